@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test` (both build .venv when missing or stale).
+SHELL := /bin/bash
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+CORES ?= 8
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: env run test test-slow test-browser lint format clean
+
+# Rebuilt when pyproject.toml or the lock change, or when the venv's Python is not 3.12.
+$(STAMP): pyproject.toml requirements.lock .python-version
+	@if ! $(VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then \
+		echo "creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+env: $(STAMP)
+
+run: $(STAMP)
+	snakemake --cores $(CORES)
+	@echo "report: $(abspath results/report.html)"
+
+test: $(STAMP)
+	pytest
+
+test-slow: $(STAMP)
+	pytest -m slow
+
+test-browser: $(STAMP)
+	pytest -m browser
+
+lint: $(STAMP)
+	snakemake --lint
+	snakefmt --check Snakefile workflow/rules
+
+format: $(STAMP)
+	snakefmt Snakefile workflow/rules
+
+clean:
+	rm -rf results/* .snakemake

@@ -1,0 +1,23 @@
+# mgbone: fit magnesium-bone models to published study data and report bone-loss predictions.
+# Usage: snakemake --cores 8   (config/config.yaml; see README.md and config/README.md)
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/pull.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/diagnose.smk"
+include: "workflow/rules/predict.smk"
+include: "workflow/rules/summarize.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report.html",
+    default_target: True

@@ -1,0 +1,145 @@
+"""Read, validate and harmonise the study tables a run selects."""
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+
+from mgbone.data.errors import DataIssue, DataValidationError
+from mgbone.data.registry import load_registry, sha256_of
+from mgbone.data.schema import COLUMNS, OPTIONAL_COLUMNS, study_table_schema
+from mgbone.data.units import harmonise
+from mgbone.data.vocabulary import Vocabulary, load_vocabulary
+
+HEADER_LINES = 1  # pandas index 0 is file line 2
+
+
+def _line_of_byte(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def read_study_table(path: Path, study_id: str, vocab: Vocabulary) -> pd.DataFrame:
+    """Read one study table; raise DataValidationError naming file, row and column of each problem."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataValidationError([DataIssue(name, "study file not found")]) from None
+    if not raw.strip():
+        raise DataValidationError([DataIssue(name, "empty file")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataValidationError(
+            [DataIssue(name, "wrong encoding: file is not UTF-8", row=_line_of_byte(raw, err.start),
+                       detail=f"byte 0x{raw[err.start]:02x} at offset {err.start}")]
+        ) from None
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.ParserError as err:
+        raise DataValidationError([DataIssue(name, "malformed CSV", detail=str(err))]) from None
+    missing = [c for c in COLUMNS if c not in table.columns]
+    unknown = [c for c in table.columns if c not in COLUMNS + OPTIONAL_COLUMNS]
+    issues = [DataIssue(name, "missing column", row=1, column=c) for c in missing]
+    issues += [DataIssue(name, "unknown column", row=1, column=c) for c in unknown]
+    if issues:
+        raise DataValidationError(issues)
+    if table.empty:
+        raise DataValidationError([DataIssue(name, "no data rows")])
+    table = table.apply(lambda col: col.str.strip()).replace("", pd.NA)
+    for column in OPTIONAL_COLUMNS:
+        if column not in table.columns:
+            table[column] = None
+    schema = study_table_schema(vocab, study_id)
+    try:
+        table = schema.validate(table, lazy=True)
+    except pandera.errors.SchemaErrors as err:
+        raise DataValidationError(_issues_from_pandera(name, err.failure_cases)) from None
+    table["source_file"] = path.name
+    table["source_row"] = table.index.to_numpy() + 1 + HEADER_LINES
+    return table.reset_index(drop=True)
+
+
+def _issues_from_pandera(name: str, cases: pd.DataFrame) -> list[DataIssue]:
+    issues = set()
+    for case in cases.itertuples(index=False):
+        row = None if pd.isna(case.index) else int(case.index) + 1 + HEADER_LINES
+        column, rule = case.column, str(case.check)
+        detail = "" if pd.isna(case.failure_case) else f"found {case.failure_case!r}"
+        if "[" in rule and rule.endswith("]"):
+            # a cross-column rule: pandera lists every cell of the row; name the column to look at
+            rule, column = rule[:-1].split(" [", 1)
+            detail = ""
+        elif "uniqueness" in rule or rule.startswith("duplicates"):
+            rule, column, detail = "duplicate row (same study, group, outcome, statistic, time)", None, ""
+        elif rule.startswith("coerce_dtype") or rule.startswith("dtype"):
+            rule = f"not a valid {rule.split('(')[-1].rstrip(')')} value"
+        elif rule.startswith("not_nullable"):
+            rule = "required value is missing"
+        if not isinstance(column, str) or column not in COLUMNS + OPTIONAL_COLUMNS:
+            column = None
+        issues.add(DataIssue(name, rule, row=row, column=column, detail=detail))
+    return sorted(issues, key=lambda i: (i.row or 0, i.column or "", i.rule))
+
+
+def load_selection(data_dir: str | Path, study_ids: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Validate and harmonise the selected studies; return (dataset, provenance facts)."""
+    data_dir = Path(data_dir)
+    registry = load_registry(data_dir / "studies.yaml")
+    vocab = load_vocabulary(data_dir / "vocabulary.yaml")
+    absent = [s for s in study_ids if s not in registry]
+    if absent:
+        raise DataValidationError(
+            [DataIssue(str(data_dir / "studies.yaml"), "study selected in the config but absent from the registry",
+                       detail=s) for s in absent]
+        )
+    tables, files, issues = [], [], []
+    for study_id in study_ids:
+        entry = registry[study_id]
+        path = data_dir / entry["file"]
+        if path.stem != study_id:
+            issues.append(DataIssue(str(data_dir / "studies.yaml"), f"file of '{study_id}' must be studies/{study_id}.csv"))
+            continue
+        if not path.exists():
+            issues.append(DataIssue(str(path), "study file not found"))
+            continue
+        checksum = sha256_of(path)
+        if checksum != entry["sha256"]:
+            issues.append(DataIssue(str(path), "checksum mismatch with the registry",
+                                    detail=f"registry {entry['sha256'][:12]}..., file {checksum[:12]}..."))
+            continue
+        try:
+            table = read_study_table(path, study_id, vocab)
+        except DataValidationError as err:
+            issues.extend(err.issues)
+            continue
+        species = set(table["species"])
+        if species != {entry["species"]}:
+            issues.append(DataIssue(str(path), "species differs from the registry", column="species",
+                                    detail=f"registry {entry['species']}, table {sorted(species)}"))
+        tables.append(table)
+        files.append({"study_id": study_id, "file": f"data/{entry['file']}", "sha256": checksum, "rows": len(table)})
+    if issues:
+        raise DataValidationError(issues)
+    dataset = harmonise(pd.concat(tables, ignore_index=True), vocab)
+    dataset["design"] = dataset["study_id"].map({s: registry[s]["design"] for s in study_ids})
+    weeks_per_year = vocab.time_units["year"]
+    dataset["menopause_at_weeks"] = dataset["study_id"].map(
+        {s: (registry[s].get("menopause_at_years") or 0.0) * weeks_per_year for s in study_ids})
+    reference = reference_groups(registry, study_ids, vocab)
+    return dataset, {"files": files, "registry": {s: registry[s] for s in study_ids}, "reference_groups": reference}
+
+
+def reference_groups(registry: dict, study_ids: list[str], vocab: Vocabulary) -> pd.DataFrame:
+    """Groups a study defines (e.g. the bottom intake quintile) but reports no number for."""
+    from mgbone.data.units import dose_as_percent_requirement
+
+    rows = []
+    for s in study_ids:
+        for g in registry[s].get("reference_groups") or []:
+            rows.append({"study_id": s, "group": g["group"], "species": registry[s]["species"],
+                         "life_stage": g["life_stage"], "sex": g.get("sex", "F"),
+                         "mg_pct_requirement": dose_as_percent_requirement(
+                             vocab, registry[s]["species"], g.get("sex", "F"), g["mg_dose"], g["mg_dose_unit"])})
+    return pd.DataFrame(rows, columns=["study_id", "group", "species", "life_stage", "sex", "mg_pct_requirement"])

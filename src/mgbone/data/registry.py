@@ -1,0 +1,114 @@
+"""The study registry (data/studies.yaml): citation, identifiers, design and checksum per study."""
+
+import hashlib
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from mgbone.data.errors import DataIssue, DataValidationError
+
+DESIGNS = [
+    "animal_deficiency",
+    "animal_dose_response",
+    "human_rct",
+    "human_depletion",
+    "human_cohort",
+    "natural_history",
+    "drug_trial",
+    "meta_analysis",
+]
+SPECIES = ["rat", "mouse", "human"]
+
+_nonempty = {"type": "string", "minLength": 1}
+REGISTRY_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["studies"],
+    "properties": {
+        "studies": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "required": [
+                    "citation",
+                    "url",
+                    "design",
+                    "species",
+                    "population",
+                    "time_origin",
+                    "file",
+                    "sha256",
+                ],
+                "properties": {
+                    "citation": _nonempty,
+                    "pmid": {"type": ["string", "null"], "pattern": "^[0-9]{1,9}$"},
+                    "doi": {"type": ["string", "null"], "pattern": "^10\\.[0-9]{4,9}/\\S+$"},
+                    "url": _nonempty,
+                    "design": {"enum": DESIGNS},
+                    "species": {"enum": SPECIES},
+                    "population": _nonempty,
+                    "time_origin": _nonempty,
+                    "file": {"type": "string", "pattern": "^studies/[A-Za-z0-9]+\\.csv$"},
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "caveats": {"type": ["string", "null"]},
+                    # when a cohort followed through menopause passes its final menstrual period,
+                    # in years after time_origin (estrogen loss starts then)
+                    "menopause_at_years": {"type": ["number", "null"], "minimum": 0},
+                    # groups the paper defines (e.g. a bottom intake quintile) but reports no number for
+                    "reference_groups": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["group", "life_stage", "mg_dose", "mg_dose_unit", "note"],
+                            "properties": {
+                                "group": _nonempty, "life_stage": _nonempty, "sex": {"enum": ["F", "M", "mixed"]},
+                                "mg_dose": {"type": "number", "minimum": 0},
+                                "mg_dose_unit": {"enum": ["mg/kg diet", "mg/day", "mmol/day", "percent requirement"]},
+                                "note": _nonempty,
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                "anyOf": [
+                    {"properties": {"pmid": {"type": "string"}}, "required": ["pmid"]},
+                    {"properties": {"doi": {"type": "string"}}, "required": ["doi"]},
+                ],
+            },
+        }
+    },
+}
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_registry(path: str | Path) -> dict[str, dict]:
+    """Read and validate the registry; return {study_id: entry}."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise DataValidationError([DataIssue(str(path), "registry file not found")]) from None
+    except yaml.YAMLError as err:
+        raise DataValidationError([DataIssue(str(path), "not valid YAML", detail=str(err))]) from None
+    validator = jsonschema.Draft202012Validator(REGISTRY_SCHEMA)
+    issues = []
+    for error in sorted(validator.iter_errors(raw or {}), key=lambda e: list(e.path)):
+        key_path = "/".join(str(p) for p in error.path) or "(top level)"
+        message = error.message
+        if error.validator == "anyOf":
+            message = "needs a PMID or a DOI (missing citation identifier)"
+        issues.append(DataIssue(str(path), f"key '{key_path}': {message}"))
+    if issues:
+        raise DataValidationError(issues)
+    return raw["studies"]

@@ -1,0 +1,111 @@
+"""Pandera schema of a study table (one row per reported number); see data/README.md."""
+
+import pandas as pd
+import pandera.pandas as pa
+
+from mgbone.data.vocabulary import Vocabulary
+
+COLUMNS = [
+    "study_id", "group", "role", "species", "sex", "life_stage", "mg_dose", "mg_dose_unit",
+    "time", "time_unit", "outcome", "statistic", "value", "unit", "dispersion",
+    "dispersion_type", "ci_lower", "ci_upper", "n", "locator", "digitised", "note",
+]  # fmt: skip
+OPTIONAL_COLUMNS = ["time_start"]  # may be absent from a file; added as empty
+REQUIRED_TEXT = ["study_id", "group", "role", "species", "sex", "life_stage", "time_unit",
+                 "outcome", "statistic", "unit", "locator"]  # fmt: skip
+ROLES = ["control", "treatment", "single"]
+SEXES = ["F", "M", "mixed"]
+DOSE_UNITS = ["mg/kg diet", "mg/day", "mmol/day", "percent requirement"]
+DISPERSION_TYPES = ["SD", "SE", "CI95", "none"]
+DUPLICATE_KEY = ["study_id", "group", "outcome", "statistic", "time", "time_unit"]
+
+
+def _text(**kwargs) -> pa.Column:
+    return pa.Column(str, checks=[pa.Check.str_length(min_value=1)], **kwargs)
+
+
+def _row_check(rule: str, columns: str, predicate) -> pa.Check:
+    """A rule across columns; `columns` names the ones a user should look at."""
+    return pa.Check(predicate, name=f"{rule} [{columns}]", error=rule)
+
+
+def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
+    def unit_ok(df: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            [
+                o not in vocab.outcomes or vocab.accepts(o, s, u)
+                for o, s, u in zip(df["outcome"], df["statistic"], df["unit"], strict=True)
+            ],
+            index=df.index,
+        )
+
+    def no_numeric_without_type(df):
+        has_spread = df["dispersion"].notna() | df["ci_lower"].notna() | df["ci_upper"].notna()
+        return ~has_spread | df["dispersion_type"].isin(["SD", "SE", "CI95"])
+
+    def ci_complete(df):
+        is_ci = df["dispersion_type"] == "CI95"
+        bounds = df["ci_lower"].notna() & df["ci_upper"].notna()
+        ordered = (df["ci_lower"] <= df["value"]) & (df["value"] <= df["ci_upper"])
+        return ~is_ci | (bounds & ordered)
+
+    def sd_se_has_number(df):
+        return ~df["dispersion_type"].isin(["SD", "SE"]) | df["dispersion"].notna()
+
+    def interval_ordered(df):
+        return df["time_start"].isna() | (df["time_start"] < df["time"])
+
+    def dose_has_unit(df):
+        return df["mg_dose"].isna() | df["mg_dose_unit"].notna()
+
+    signed = [o for o, spec in vocab.outcomes.items() if spec.get("signed")]
+
+    def positive_mean(df):
+        return (df["statistic"] != "mean") | df["outcome"].isin(signed) | (df["value"] > 0)
+
+    def percent_above_minus_100(df):
+        return (df["statistic"] == "mean") | (df["value"] > -100)
+
+    return pa.DataFrameSchema(
+        {
+            "study_id": pa.Column(str, pa.Check.eq(study_id, error=f"must equal the file name '{study_id}'")),
+            "group": _text(),
+            "role": pa.Column(str, pa.Check.isin(ROLES)),
+            "species": pa.Column(str, pa.Check.isin(["rat", "mouse", "human"])),
+            "sex": pa.Column(str, pa.Check.isin(SEXES)),
+            "life_stage": _text(),
+            "mg_dose": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+            "mg_dose_unit": pa.Column(str, pa.Check.isin(DOSE_UNITS), nullable=True),
+            "time": pa.Column(float, pa.Check.ge(0, error="time before baseline (must be >= 0)"), coerce=True),
+            "time_start": pa.Column(float, pa.Check.ge(0, error="time_start before baseline (must be >= 0)"),
+                                    nullable=True, coerce=True),
+            "time_unit": pa.Column(str, pa.Check.isin(list(vocab.time_units))),
+            "outcome": pa.Column(str, pa.Check.isin(list(vocab.outcomes), error="unknown outcome (not in vocabulary.yaml)")),
+            "statistic": pa.Column(str, pa.Check.isin(list(vocab.statistics), error="unknown statistic")),
+            "value": pa.Column(float, coerce=True),
+            "unit": _text(),
+            "dispersion": pa.Column(float, pa.Check.gt(0, error="dispersion must be > 0"), nullable=True, coerce=True),
+            "dispersion_type": pa.Column(str, pa.Check.isin(DISPERSION_TYPES), nullable=True),
+            "ci_lower": pa.Column(float, nullable=True, coerce=True),
+            "ci_upper": pa.Column(float, nullable=True, coerce=True),
+            "n": pa.Column("Int64", pa.Check.ge(1, error="n must be >= 1"), coerce=True),
+            "locator": _text(),
+            "digitised": pa.Column(str, nullable=True),
+            "note": pa.Column(str, nullable=True),
+        },
+        checks=[
+            _row_check("unit not accepted for this outcome and statistic", "unit", unit_ok),
+            _row_check("a spread needs dispersion_type SD, SE or CI95", "dispersion_type", no_numeric_without_type),
+            _row_check("CI95 needs ci_lower <= value <= ci_upper", "ci_lower", ci_complete),
+            _row_check("SD or SE needs a dispersion value", "dispersion", sd_se_has_number),
+            _row_check("mg_dose needs mg_dose_unit", "mg_dose_unit", dose_has_unit),
+            _row_check("time_start must be before time", "time_start", interval_ordered),
+            _row_check("a mean must be > 0 (except for signed outcomes such as balances)", "value", positive_mean),
+            _row_check("a percent change must be > -100", "value", percent_above_minus_100),
+        ],
+        unique=DUPLICATE_KEY,
+        report_duplicates="all",
+        strict=True,
+        ordered=False,
+        coerce=False,
+    )

@@ -1,0 +1,1 @@
+"""Sampling backends, seeds and convergence diagnostics."""

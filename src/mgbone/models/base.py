@@ -1,0 +1,72 @@
+"""The interface every model shares: build a PyMC model from observations, predict scenarios."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from mgbone.models.observations import ObservationSet
+from mgbone.models.priors import prior_table
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A population to predict for: species, Mg exposure and estrogen status over time (weeks)."""
+
+    name: str
+    species: str
+    mg_fraction: float  # Mg exposure as a fraction of the species requirement
+    estrogen_deficit_start: float = 0.0  # 0 premenopausal / intact, 1 long postmenopausal
+    estrogen_deficit_target: float = 0.0  # 1 from time 0 for a menopause or ovariectomy
+    menopause_at_weeks: float = 0.0  # estrogen loss starts this long after time 0
+    labels: dict = field(default_factory=dict)
+
+
+class BoneModel(ABC):
+    name: str
+    title: str
+    description: str
+    equations: list[str]
+    parameters: list[str]  # prior names (PRIORS keys), in report order
+    quantities: list[str]  # model quantities it can predict
+
+    def prior_table(self) -> list[dict]:
+        return prior_table(self.parameters)
+
+    def fits(self, obs: ObservationSet) -> ObservationSet:
+        """The part of the observations this model can explain (others are reported, not fitted)."""
+        contrasts = obs.contrasts[obs.contrasts["quantity"].isin(self.quantities)].reset_index(drop=True)
+        used = sorted(set(contrasts["target_group"]) | set(contrasts["reference_group"]))
+        groups = obs.groups[obs.groups["group_index"].isin(used)].reset_index(drop=True)
+        renumber = dict(zip(groups["group_index"], range(len(groups)), strict=True))
+        groups["group_index"] = np.arange(len(groups))
+        contrasts["target_group"] = contrasts["target_group"].map(renumber)
+        contrasts["reference_group"] = contrasts["reference_group"].map(renumber)
+        return ObservationSet(groups=groups, contrasts=contrasts, unfitted=obs.unfitted)
+
+    @abstractmethod
+    def build(self, obs: ObservationSet) -> pm.Model:
+        """PyMC model with dims 'contrast', 'species', 'study', 'outcome' and observed 'y'."""
+
+    @abstractmethod
+    def trajectories(self, posterior: xr.Dataset, scenario: Scenario, times_weeks: np.ndarray,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Log-scale deviation of each quantity from the healthy steady state, (draws, times)."""
+
+
+def coords_for(obs: ObservationSet) -> dict:
+    c = obs.contrasts
+    return {
+        "contrast": np.arange(len(c)),
+        "outcome": sorted(c["outcome"].unique()),
+        "study": sorted(obs.groups["study_id"].unique()),
+        "species": sorted(obs.groups["species"].unique()),
+    }
+
+
+def flat_draws(posterior: xr.Dataset, name: str) -> np.ndarray:
+    """Stack chain and draw into one leading axis."""
+    arr = posterior[name]
+    return arr.stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()

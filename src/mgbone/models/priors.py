@@ -1,0 +1,134 @@
+"""Every prior of every model, with its justification: the single table the report prints.
+
+Rates are per week for humans; rodent rates are the human ones times a species speed factor.
+Log-scale effects ("gain") multiply: a gain of 0.5 on log Mg status means a 10% fall in Mg status
+moves the target quantity by about 5%.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+
+WEEKS_PER_YEAR = 365.25 / 7
+
+
+@dataclass(frozen=True)
+class Prior:
+    name: str
+    distribution: str  # "lognormal" (median, sigma of log) | "halfnormal" (sigma) | "normal" (mu, sigma)
+    parameters: tuple[float, ...]
+    unit: str
+    justification: str
+
+    def rv(self, dims=None):
+        """Create the PyMC random variable inside the current model context."""
+        if self.distribution == "lognormal":
+            median, sigma = self.parameters
+            return pm.LogNormal(self.name, mu=np.log(median), sigma=sigma, dims=dims)
+        if self.distribution == "halfnormal":
+            return pm.HalfNormal(self.name, sigma=self.parameters[0], dims=dims)
+        if self.distribution == "normal":
+            mu, sigma = self.parameters
+            return pm.Normal(self.name, mu=mu, sigma=sigma, dims=dims)
+        raise ValueError(f"unknown distribution {self.distribution!r} for prior {self.name}")
+
+    def describe(self) -> str:
+        if self.distribution == "lognormal":
+            return f"LogNormal(median={self.parameters[0]:.4g}, sigma={self.parameters[1]:.3g})"
+        if self.distribution == "halfnormal":
+            return f"HalfNormal(sigma={self.parameters[0]:.3g})"
+        return f"Normal(mu={self.parameters[0]:.4g}, sigma={self.parameters[1]:.3g})"
+
+
+_P = Prior
+PRIORS = {
+    p.name: p
+    for p in [
+        # --- magnesium status ---------------------------------------------------------------
+        _P("mg_elasticity_mean", "normal", (np.log(0.3), 1.0), "log",
+           "Across-species mean log elasticity of serum Mg to dietary Mg deficit. Wide: rats fall to about a fifth of control "
+           "serum Mg on 4% of requirement (Rude 1998 abstract), humans only ~25% on a near-Mg-free diet (Fatemi 1991)."),
+        _P("mg_elasticity_spread", "halfnormal", (0.7,), "log",
+           "Between-species spread of the elasticity (partial pooling of rat, mouse, human)."),
+        _P("mg_sufficiency_threshold", "lognormal", (0.7, 0.3), "fraction of requirement",
+           "Diet Mg (fraction of the species requirement) below which serum Mg falls: a 522-rat requirement study found normal "
+           "blood Mg at 365 of ~500 ppm (shared evidence README); median 0.7, x/1.35 spread."),
+        _P("mg_equilibration_rate", "lognormal", (0.5, 0.7), "1/week",
+           "Serum Mg re-equilibrates in days to weeks after a diet change (human depletion study: clear fall by 3 weeks)."),
+        # --- inflammation -----------------------------------------------------------------------
+        _P("inflammation_rate", "lognormal", (0.5, 0.7), "1/week",
+           "Cytokines rise from about day 12 of severe deficiency in rats (Weglicki 1992, shared evidence), i.e. weeks."),
+        _P("inflammation_gain", "halfnormal", (1.5,), "log per log Mg",
+           "Deficiency raises TNF-alpha, IL-1, substance P; sign fixed by the mechanism, size left to the data."),
+        # --- bone cells (Komarova 2003 time scales, coupled formation) ---------------------
+        _P("osteoclast_rate", "lognormal", (0.5, 0.5), "1/week",
+           "Osteoclast lifespan about 2 weeks (Komarova 2003; Lemaire 2004 ~1 week)."),
+        _P("osteoblast_rate", "lognormal", (1 / 13, 0.5), "1/week",
+           "Active osteoblast lifespan about 3 months (Komarova 2003 50 d; OpenBoneMin ~69 d; Yeo 115 d)."),
+        _P("bone_turnover_rate", "lognormal", (0.25 / WEEKS_PER_YEAR, 0.5), "1/week",
+           "Fraction of trabecular bone remodelled per week: about 25%/year in adult humans (textbook remodelling rate)."),
+        _P("no_osteoclast_gain", "halfnormal", (1.0,), "log per log Mg",
+           "Direct route: Mg raises nitric oxide, which damps osteoclasts; lower Mg -> more resorption. Upper anchor: rodent "
+           "osteoclast number +135% at severe deficit (model_references.md)."),
+        _P("inflammation_osteoclast_gain", "halfnormal", (0.5,), "log per log cytokine",
+           "TNF-alpha and IL-1 drive osteoclastogenesis; size unknown, kept moderate."),
+        _P("mg_osteoblast_gain", "halfnormal", (1.0,), "log per log Mg",
+           "Mg supports osteoblast activity; osteoblast number falls in Mg-deficient rodents (model_references.md)."),
+        _P("estrogen_osteoclast_gain", "lognormal", (0.7, 0.4), "log",
+           "Resorption markers rise 50-100% after menopause (ln 2 ~ 0.7; model_references.md, M1 priors)."),
+        _P("estrogen_formation_deficit", "halfnormal", (0.2,), "log",
+           "Formation lags resorption after estrogen loss (BMU balance deficit); sustained postmenopausal loss of ~1%/y "
+           "needs ~0.04 at 25%/y turnover."),
+        _P("estrogen_decay_time", "lognormal", (2.6 * WEEKS_PER_YEAR, 0.3), "week",
+           "Time constant of estrogen loss after the final menstrual period, 2.6 years (Jorg 2022 refit, model_references.md)."),
+        _P("ageing_loss_rate", "lognormal", (0.005 / WEEKS_PER_YEAR, 0.5), "1/week",
+           "Slow age-related loss, about 0.5%/year outside the menopausal transition (model_references.md, M0 priors)."),
+        # --- species and studies --------------------------------------------------------------
+        _P("rodent_speed_mean", "normal", (np.log(5.0), 0.5), "log",
+           "Rodent bone and mineral turnover is several-fold faster than human (rat BV/TV falls 24-44% in 12-16 weeks "
+           "of deficiency versus about 1-3%/year human loss)."),
+        _P("rodent_speed_spread", "halfnormal", (0.3,), "log", "Rat and mouse time scales partially pooled."),
+        _P("study_effect_spread", "halfnormal", (0.3,), "log",
+           "Studies differ in strain, age and diet: a study's Mg-deficit severity deviates by about +-30% (log scale)."),
+        _P("noise", "halfnormal", (0.2,), "log ratio",
+           "Between-study noise of a log ratio per outcome beyond its reported standard error (assay, strain, design)."),
+        # --- mineral endocrinology (M2; Dutta & Layton 2024, Peterson & Riggs 2010) -----------
+        _P("pth_mg_gain", "halfnormal", (1.0,), "log per log Mg",
+           "Mg is needed for PTH secretion; severe deficiency blunts it (Dutta & Layton 2024 bell-shaped release)."),
+        _P("pth_calcium_feedback", "lognormal", (1.0, 0.5), "log per log Ca",
+           "Calcium-sensing receptor: higher calcium suppresses PTH (steep Hill curve near the set point; OpenBoneMin)."),
+        _P("calcitriol_pth_gain", "lognormal", (0.5, 0.5), "log per log PTH",
+           "PTH switches on renal 1-alpha-hydroxylase (Dutta & Layton n up to 6; OpenBoneMin flatter)."),
+        _P("calcitriol_mg_gain", "halfnormal", (1.0,), "log per log Mg",
+           "Mg is a cofactor of 1-alpha-hydroxylase (Dutta & Layton 2024)."),
+        _P("calcium_calcitriol_gain", "halfnormal", (0.1,), "log per log calcitriol",
+           "Calcitriol raises intestinal Ca absorption; serum Ca is tightly defended, so the effect on its level is small."),
+        _P("calcium_mg_gain", "normal", (0.0, 0.3), "log per log Mg",
+           "Direct Mg effect on serum Ca, per species: rats become hypercalcaemic in deficiency, humans hypocalcaemic."),
+        _P("pth_osteoclast_gain", "normal", (0.3, 0.3), "log per log PTH",
+           "Continuous PTH raises RANKL/OPG and resorption (Lemaire 2004; OpenBoneMin)."),
+        _P("calcium_osteoblast_gain", "halfnormal", (0.5,), "log per log Ca",
+           "Calcium supply supports formation and mineralisation."),
+        # --- M0 empirical -------------------------------------------------------------------------
+        _P("effect_mean", "normal", (0.0, 1.0), "log per unit deficit",
+           "M0: effect of the Mg deficit on each quantity, across species; sign left open."),
+        _P("effect_spread", "halfnormal", (0.5,), "log per unit deficit", "M0: between-species spread of effects."),
+        _P("bone_loss_per_deficit", "halfnormal", (0.02,), "log per week per unit deficit",
+           "M0: sustained bone loss rate per unit Mg deficit (human scale; rodents via the speed factor)."),
+        _P("menopause_loss", "lognormal", (0.10, 0.4), "log",
+           "M0: total loss over the menopausal transition, 10-15% at the spine (SWAN, Pansini; model_references.md)."),
+    ]
+}
+
+# Fast endocrine rates are fixed, not fitted: PTH half-life is minutes and calcitriol's hours, so on a
+# weeks time axis they only need to be much faster than bone (quasi-steady state, Dutta & Layton 2024).
+FIXED_RATES_PER_WEEK = {"pth_rate": 20.0, "calcitriol_rate": 20.0, "calcium_rate": 20.0}
+DEFICIT_SHARPNESS = 6.0  # smoothness of the threshold in the Mg deficit (softplus); fixed for NUTS
+
+
+def prior_table(names: list[str]) -> list[dict]:
+    return [
+        {"parameter": n, "prior": PRIORS[n].describe(), "unit": PRIORS[n].unit, "justification": PRIORS[n].justification}
+        for n in names
+    ]

@@ -1,0 +1,1 @@
+"""Summaries, prediction bands, figures and the HTML report."""

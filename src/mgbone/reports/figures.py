@@ -1,0 +1,90 @@
+"""Figures (PNG) for the report: data overview, bone-loss curves, predictive checks, rank plots."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import arviz as az  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from mgbone.io import atomic_path  # noqa: E402
+
+DPI = 110
+BAND_ALPHAS = (("q2.5", "q97.5", 0.15, "95%"), ("q5", "q95", 0.25, "90%"), ("q25", "q75", 0.4, "50%"))
+
+
+def _save(fig, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def data_overview(dataset: pd.DataFrame, path: str | Path) -> None:
+    """Observations by study and outcome (counts) and when they were measured."""
+    counts = dataset.pivot_table(index="study_id", columns="outcome", values="value", aggfunc="count", fill_value=0)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 0.35 * len(counts) + 2.5), width_ratios=(3, 2))
+    ax1.imshow(counts.to_numpy() > 0, cmap="Blues", aspect="auto", vmin=0, vmax=1.5)
+    for (i, j), n in np.ndenumerate(counts.to_numpy()):
+        if n:
+            ax1.text(j, i, str(n), ha="center", va="center", fontsize=8)
+    ax1.set_xticks(range(counts.shape[1]), counts.columns, rotation=60, ha="right", fontsize=8)
+    ax1.set_yticks(range(counts.shape[0]), counts.index, fontsize=8)
+    ax1.set_title("observations per study and outcome")
+    order = {s: i for i, s in enumerate(counts.index)}
+    colours = {"rat": "tab:red", "mouse": "tab:orange", "human": "tab:blue"}
+    for species, part in dataset.groupby("species"):
+        ax2.scatter(part["time_weeks"] + 1, part["study_id"].map(order), s=18, label=species, color=colours.get(species))
+    ax2.set_xscale("log")
+    ax2.set_yticks(range(counts.shape[0]), counts.index, fontsize=8)
+    ax2.set_xlabel("time of measurement + 1 (weeks, log scale)")
+    ax2.legend(fontsize=8)
+    ax2.set_title("measurement times")
+    _save(fig, path)
+
+
+def bone_curves(bands: pd.DataFrame, path: str | Path, title: str, warning: str | None = None) -> None:
+    """Bone mass (% of baseline) per scenario with 50/90/95% bands, one panel per species."""
+    bone = bands[bands["quantity"] == "bone_mass"]
+    groups = list(bone.groupby(bone["scenario"].map(lambda s: s.split("_")[0]), sort=False))
+    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 4.2), squeeze=False)
+    for ax, (_, part) in zip(axes[0], groups, strict=True):
+        for k, (name, s) in enumerate(part.groupby("scenario", sort=False)):
+            x = s["age"] if "age" in s and s["age"].notna().all() else s["time_years"]
+            colour = f"C{k}"
+            for lo, hi, alpha, _ in BAND_ALPHAS:
+                ax.fill_between(x, s[lo], s[hi], color=colour, alpha=alpha, lw=0)
+            ax.plot(x, s["q50"], color=colour, label=name)
+        ax.axhline(100, color="grey", lw=0.6)
+        ax.set_xlabel("age (years)" if "age" in part and part["age"].notna().all() else "years")
+        ax.set_ylabel("bone mass, % of baseline")
+        ax.legend(fontsize=8)
+    fig.suptitle(title + (f"\n{warning}" if warning else ""), color="darkred" if warning else "black")
+    _save(fig, path)
+
+
+def predictive_check(predictive: pd.DataFrame, path: str | Path, title: str) -> None:
+    """Each observed contrast (dot, with its reported 95% error) against the 50% and 90% predictive intervals."""
+    p = predictive.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(p) + 1.5))
+    y = np.arange(len(p))[::-1]
+    ax.hlines(y, p["pi90_lower"], p["pi90_upper"], color="C0", alpha=0.35, lw=6, label="90% predictive")
+    ax.hlines(y, p["pi50_lower"], p["pi50_upper"], color="C0", lw=6, label="50% predictive")
+    err = 1.96 * p["se"].fillna(0)
+    ax.errorbar(p["y"], y, xerr=err, fmt="o", color="black", ms=4, label="observed (95% of its SE)")
+    ax.set_yticks(y, [f"{s} · {o} · {t:.0f} wk" for s, o, t in zip(p["study_id"], p["outcome"], p["time_weeks"], strict=True)],
+                  fontsize=7)
+    ax.axvline(0, color="grey", lw=0.6)
+    ax.set_xlabel("log ratio (target / reference)")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def rank_plot(tree, var_names: list[str], path: str | Path) -> None:
+    pc = az.plot_rank(tree, var_names=var_names, backend="matplotlib")
+    with atomic_path(path) as tmp:
+        pc.savefig(tmp, format="png", dpi=80)
+    plt.close("all")

@@ -1,0 +1,109 @@
+"""The self-contained HTML review page (Jinja2 with autoescaping; figures inlined as data URIs)."""
+
+import base64
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import yaml
+
+from mgbone.data import load_registry
+from mgbone.models import get_model
+
+TEMPLATES = Path(__file__).parent / "templates"
+SUMMARY_COLUMNS = ["quantity", "mean", "sd", "median", "eti90_lower", "eti90_upper", "eti95_lower", "eti95_upper",
+                   "hdi90_lower", "hdi90_upper", "hdi95_lower", "hdi95_upper", "r_hat", "ess_bulk", "ess_tail"]
+
+
+def data_uri(path: str | Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def fmt(value, digits: int = 3) -> str:
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        if value != value:  # NaN
+            return "–"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def study_links(entry: dict) -> list[tuple[str, str]]:
+    links = []
+    if entry.get("doi"):
+        links.append((f"doi:{entry['doi']}", f"https://doi.org/{entry['doi']}"))
+    if entry.get("pmid"):
+        links.append((f"PMID {entry['pmid']}", f"https://pubmed.ncbi.nlm.nih.gov/{entry['pmid']}/"))
+    return links
+
+
+def analysis_context(config: dict, name: str, files: dict) -> dict:
+    model = get_model(config["analyses"][name]["model"])
+    diagnostics = json.loads(Path(files["diagnostics"]).read_text())
+    info = json.loads(Path(files["fit_info"]).read_text())
+    summary = pd.read_csv(files["summary"])
+    derived = pd.read_csv(files["derived"]) if Path(files["derived"]).stat().st_size > 1 else pd.DataFrame()
+    return {
+        "name": name,
+        "model": model,
+        "priors": model.prior_table(),
+        "diagnostics": diagnostics,
+        "info": info,
+        "summary": summary[[c for c in SUMMARY_COLUMNS if c in summary]].to_dict("records"),
+        "derived": derived[[c for c in SUMMARY_COLUMNS if c in derived]].to_dict("records") if not derived.empty else [],
+        "probabilities": pd.read_csv(files["probabilities"]).to_dict("records")
+        if Path(files["probabilities"]).stat().st_size > 1 else [],
+        "coverage": pd.read_csv(files["coverage"]).to_dict("records"),
+        "claim": json.loads(Path(files["claim"]).read_text()),
+        "curves": data_uri(files["curves"]),
+        "ppc": data_uri(files["ppc"]),
+        "rank": data_uri(files["rank"]),
+        "studies": sorted(pd.read_csv(files["dataset"])["study_id"].unique()),
+    }
+
+
+def render_report(config: dict, config_text: str, analyses: dict[str, dict], overview_png, manifest_json,
+                  dataset_csvs: list, root: Path) -> str:
+    registry = load_registry(Path(config["data_dir"]) / "studies.yaml")
+    manifest = json.loads(Path(manifest_json).read_text())
+    dataset = pd.concat([pd.read_csv(p) for p in dataset_csvs]).drop_duplicates(["source_file", "source_row"])
+    counts = dataset.groupby(["study_id", "outcome"]).size().rename("n").reset_index()
+    studies = []
+    for study_id in sorted(dataset["study_id"].unique()):
+        entry = registry[study_id]
+        per_outcome = counts[counts["study_id"] == study_id]
+        studies.append({"id": study_id, "entry": entry, "links": study_links(entry),
+                        "outcomes": ", ".join(f"{o} ({n})" for o, n in zip(per_outcome["outcome"], per_outcome["n"], strict=True))})
+    contexts = [analysis_context(config, name, files) for name, files in analyses.items()]
+    headline = next((a for a in contexts if a["name"] == config["claim"]["analysis"]), contexts[0])
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["fmt"] = fmt
+    env.filters["pct"] = lambda v: f"{100 * v:.0f}%"
+    template = env.get_template("report.html.j2")
+    return template.render(
+        title=config["report"]["title"],
+        headline=headline,
+        analyses=contexts,
+        studies=studies,
+        manifest=manifest,
+        overview=data_uri(overview_png),
+        config_text=config_text,
+        config_sha256=hashlib.sha256(config_text.encode("utf-8")).hexdigest(),
+        commit=git_commit(root),
+        css=(TEMPLATES / "report.css").read_text(),
+        n_rows=len(dataset),
+        config_yaml=yaml.safe_dump(config, sort_keys=False),
+    )

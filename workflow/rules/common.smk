@@ -1,0 +1,55 @@
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+from mgbone.config import check_references
+
+min_version("9.0")
+
+validate(config, "../schemas/config.schema.yaml")
+check_references(config)
+
+ANALYSES = sorted(config["analyses"])
+
+
+wildcard_constraints:
+    analysis="|".join(ANALYSES),
+
+
+def registry_path():
+    return Path(config["data_dir"]) / "studies.yaml"
+
+
+def study_files(wildcards):
+    """The study tables an analysis reads, so editing one reruns only what depends on it."""
+    import yaml
+
+    studies = config["analyses"][wildcards.analysis]["studies"]
+    with open(registry_path(), encoding="utf-8") as handle:
+        registry = yaml.safe_load(handle)["studies"]
+    if studies == "all":
+        studies = sorted(registry)
+    files = [str(Path(config["data_dir"]) / registry[s]["file"]) for s in studies if s in registry]
+    return files + [str(registry_path()), str(Path(config["data_dir"]) / "vocabulary.yaml")]
+
+
+def analysis_spec(wildcards):
+    return config["analyses"][wildcards.analysis]
+
+
+def analysis_outputs(kind):
+    """Paths of one kind of per-analysis output for every analysis (report inputs)."""
+    patterns = {
+        "dataset": "results/{analysis}/data/dataset.csv",
+        "fit_info": "results/{analysis}/fit/fit_info.json",
+        "diagnostics": "results/{analysis}/diagnostics/diagnostics.json",
+        "rank": "results/{analysis}/diagnostics/rank.png",
+        "summary": "results/{analysis}/summary/parameters.csv",
+        "derived": "results/{analysis}/summary/derived.csv",
+        "probabilities": "results/{analysis}/summary/probabilities.csv",
+        "claim": "results/{analysis}/summary/claim.json",
+        "curves": "results/{analysis}/predict/curves.png",
+        "ppc": "results/{analysis}/predict/predictive_check.png",
+        "coverage": "results/{analysis}/predict/coverage.csv",
+    }
+    return expand(patterns[kind], analysis=ANALYSES)

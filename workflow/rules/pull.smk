@@ -1,0 +1,23 @@
+rule pull:
+    input:
+        study_files,
+    output:
+        dataset="results/{analysis}/data/dataset.csv",
+        groups="results/{analysis}/data/reference_groups.csv",
+        manifest="results/{analysis}/data/manifest.json",
+        overview=report(
+            "results/{analysis}/data/overview.png",
+            caption="../report/overview.rst",
+            category="Data",
+            labels={"analysis": "{analysis}", "figure": "data overview"},
+        ),
+    params:
+        spec=analysis_spec,
+    log:
+        "results/logs/{analysis}/pull.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/pull.py"
