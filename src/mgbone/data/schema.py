@@ -26,7 +26,7 @@ def _text(**kwargs) -> pa.Column:
 
 def _row_check(rule: str, columns: str, predicate) -> pa.Check:
     """A rule across columns; `columns` names the ones a user should look at."""
-    return pa.Check(predicate, name=f"{rule} [{columns}]", error=rule)
+    return pa.Check(predicate, name=f"{rule} [{columns}]", error=f"{rule} [{columns}]")
 
 
 def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:

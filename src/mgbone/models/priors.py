@@ -33,6 +33,14 @@ class Prior:
             return pm.Normal(self.name, mu=mu, sigma=sigma, dims=dims)
         raise ValueError(f"unknown distribution {self.distribution!r} for prior {self.name}")
 
+    def draw(self, rng: np.random.Generator, size=None):
+        """Draws from the prior with numpy (solver tests, simulation-based calibration)."""
+        if self.distribution == "lognormal":
+            return np.exp(np.log(self.parameters[0]) + self.parameters[1] * rng.standard_normal(size))
+        if self.distribution == "halfnormal":
+            return np.abs(self.parameters[0] * rng.standard_normal(size))
+        return self.parameters[0] + self.parameters[1] * rng.standard_normal(size)
+
     def describe(self) -> str:
         if self.distribution == "lognormal":
             return f"LogNormal(median={self.parameters[0]:.4g}, sigma={self.parameters[1]:.3g})"

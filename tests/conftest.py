@@ -1,0 +1,69 @@
+"""Shared fixtures. Tables built here are SYNTHETIC (marked so in their citation) and exist only to
+exercise validation and arithmetic; they never enter data/."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = ("study_id,group,role,species,sex,life_stage,mg_dose,mg_dose_unit,time,time_unit,outcome,statistic,value,"
+          "unit,dispersion,dispersion_type,ci_lower,ci_upper,n,locator,digitised,note")
+SYNTHETIC_ROWS = [
+    "Synthetic2000,low_Mg,treatment,rat,F,adult,20,mg/kg diet,12,week,serum_mg,mean,0.4,mg/dL,0.2,SD,,,6,Table 1,,synthetic",
+    "Synthetic2000,control,control,rat,F,adult,500,mg/kg diet,12,week,serum_mg,mean,1.9,mg/dL,0.2,SD,,,6,Table 1,,synthetic",
+    "Synthetic2000,low_Mg,treatment,rat,F,adult,20,mg/kg diet,12,week,pth,mean,36,pg/mL,8,SE,,,6,Table 1,,synthetic",
+    "Synthetic2000,control,control,rat,F,adult,500,mg/kg diet,12,week,pth,mean,109,pg/mL,30,SD,,,6,Table 1,,synthetic",
+    "Synthetic2000,low_Mg,treatment,rat,F,adult,20,mg/kg diet,12,week,trabecular_bone_volume,pct_difference_vs_control,-40,percent,,CI95,-50,-30,6,Fig 2,,synthetic",
+]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class SyntheticData:
+    """A data directory with one synthetic study, which a test may corrupt in one place."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "studies").mkdir(parents=True)
+        shutil.copy(ROOT / "data" / "vocabulary.yaml", root / "vocabulary.yaml")
+        self.table = root / "studies" / "Synthetic2000.csv"
+        self.registry = {
+            "studies": {
+                "Synthetic2000": {
+                    "citation": "SYNTHETIC test table, not a publication",
+                    "pmid": "1",
+                    "doi": None,
+                    "url": "https://example.invalid/synthetic",
+                    "design": "animal_deficiency",
+                    "species": "rat",
+                    "population": "synthetic rats",
+                    "time_origin": "start of diet",
+                    "file": "studies/Synthetic2000.csv",
+                    "sha256": "0" * 64,
+                    "caveats": "synthetic",
+                }
+            }
+        }
+        self.write_rows([HEADER, *SYNTHETIC_ROWS])
+
+    def write_rows(self, lines: list[str]) -> None:
+        self.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+
+    def write_bytes(self, raw: bytes, update_checksum: bool = True) -> None:
+        self.table.write_bytes(raw)
+        if update_checksum:
+            self.registry["studies"]["Synthetic2000"]["sha256"] = sha256(self.table)
+        self.save_registry()
+
+    def save_registry(self) -> None:
+        (self.root / "studies.yaml").write_text(yaml.safe_dump(self.registry, sort_keys=False))
+
+
+@pytest.fixture
+def synthetic(tmp_path) -> SyntheticData:
+    return SyntheticData(tmp_path / "data")

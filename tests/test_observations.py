@@ -1,0 +1,58 @@
+"""Contrasts: log ratios, delta-method standard errors, baselines and annualised rates."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mgbone.data import load_selection
+from mgbone.models.observations import WEEKS_PER_YEAR, build_observations
+from tests.conftest import HEADER
+
+
+def test_vs_control_log_ratio_and_delta_method(synthetic):
+    dataset, prov = load_selection(synthetic.root, ["Synthetic2000"])
+    obs = build_observations(dataset, reference_groups=prov["reference_groups"]).contrasts.set_index("outcome")
+    mg = obs.loc["serum_mg"]
+    assert mg["y"] == pytest.approx(np.log(0.4 / 1.9))
+    assert mg["se"] == pytest.approx(np.sqrt((0.2 / 0.4) ** 2 / 6 + (0.2 / 1.9) ** 2 / 6))
+    pth = obs.loc["pth"]  # the treatment spread was an SE: SD = 8 * sqrt(6)
+    assert pth["se"] == pytest.approx(np.sqrt((8 * np.sqrt(6) / 36) ** 2 / 6 + (30 / 109) ** 2 / 6))
+    bone = obs.loc["trabecular_bone_volume"]
+    assert bone["y"] == pytest.approx(np.log(0.6))
+    sd = 20 / (2 * 1.959963984540054) * np.sqrt(6)
+    assert bone["se"] == pytest.approx(sd / np.sqrt(6) / 100 / 0.6)
+    assert set(obs["kind"]) == {"vs_control"}
+
+
+def test_baseline_and_annualised_contrasts(synthetic):
+    rows = [
+        "Synthetic2000,diet,single,human,F,adult,0.5,mmol/day,0,week,serum_mg,mean,0.8,mmol/L,0.01,SE,,,26,abstract,,synthetic",
+        "Synthetic2000,diet,single,human,F,adult,0.5,mmol/day,3,week,serum_mg,mean,0.6,mmol/L,0.02,SE,,,26,abstract,,synthetic",
+        "Synthetic2000,diet,single,human,F,perimenopausal,,,27,month,bmd_lumbar_spine,pct_change_per_year,-2,percent,,none,,,40,abstract,,synthetic",
+    ]
+    synthetic.registry["studies"]["Synthetic2000"].update(species="human", design="natural_history")
+    synthetic.write_rows([HEADER, *rows])
+    dataset, prov = load_selection(synthetic.root, ["Synthetic2000"])
+    obs = build_observations(dataset).contrasts.set_index("outcome")
+    assert obs.loc["serum_mg", "kind"] == "vs_baseline"
+    assert obs.loc["serum_mg", "y"] == pytest.approx(np.log(0.6 / 0.8))
+    rate = obs.loc["bmd_lumbar_spine"]
+    years = 27 * (365.25 / 12) / 7 / WEEKS_PER_YEAR
+    assert rate["y"] == pytest.approx(np.log(0.98) * years)
+    assert rate["reference_time_weeks"] == 0.0
+    assert np.isnan(rate["se"])
+
+
+def test_real_registry_builds_contrasts_for_every_default_study():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    studies = config["default_studies"]
+    dataset, prov = load_selection(ROOT / "data", studies)
+    obs = build_observations(dataset, reference_groups=prov["reference_groups"])
+    assert set(obs.contrasts["study_id"]) == set(studies)
+    assert np.isfinite(obs.contrasts["y"]).all()
+    assert (obs.contrasts["se"].dropna() > 0).all()
+    assert isinstance(obs.unfitted, pd.DataFrame)
