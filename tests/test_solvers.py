@@ -17,7 +17,7 @@ TIMES = np.array([0.0, 0.5, 3.0, 12.0, 52.0, 260.0, 520.0])  # weeks: days to a 
 def prior_parameters(model, rng):
     p = {name: float(PRIORS[name].draw(rng)) for name in model.parameters if name in PRIORS}
     p["speed"] = float(np.exp(PRIORS["rodent_speed_mean"].draw(rng)))
-    p["mg_elasticity"] = float(np.exp(PRIORS["mg_elasticity_mean"].draw(rng)))
+    p["mg_elasticity"] = float(PRIORS["mg_elasticity"].draw(rng))
     return p
 
 

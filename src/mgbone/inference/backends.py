@@ -19,6 +19,9 @@ class SamplerSettings:
     tune: int = 1000
     target_accept: float = 0.9
     prior_draws: int = 500
+    # "diag" or "low_rank": nutpie adapts a low-rank mass matrix from gradients (Seyboldt 2024),
+    # which follows the correlated ridges of ODE posteriors; numpyro then uses a dense mass matrix
+    mass_matrix: str = "diag"
 
     @classmethod
     def from_config(cls, config: dict) -> "SamplerSettings":
@@ -28,10 +31,54 @@ class SamplerSettings:
         return settings
 
 
+class ProgressLog:
+    """Log sampling progress every `every` seconds: draws done per chain, divergences, chains finished."""
+
+    def __init__(self, total_per_chain: int, chains: int, every: float = 15.0):
+        self.total, self.chains, self.every = total_per_chain, chains, every
+        self.last = 0.0
+        self.done = 0
+        self.pymc_counts: dict[int, int] = {}
+
+    def _emit(self, done: list[int], divergences: int | None) -> None:
+        now = time.monotonic()
+        finished = sum(d >= self.total for d in done)
+        if now - self.last < self.every and finished == self.done:
+            return
+        self.last, self.done = now, finished
+        share = 100.0 * sum(done) / (self.total * self.chains)
+        extra = f", {divergences} divergences" if divergences is not None else ""
+        log.info("sampling %.0f%% (draws per chain %s), %d of %d chains finished%s", share,
+                 "/".join(str(d) for d in done), finished, self.chains, extra)
+
+    def nutpie(self, progress) -> None:
+        self._emit([p.finished_draws for p in progress], sum(p.divergences for p in progress))
+
+    def pymc(self, trace, draw) -> None:
+        self.pymc_counts[draw.chain] = self.pymc_counts.get(draw.chain, 0) + 1
+        counts = [self.pymc_counts.get(c, 0) for c in range(self.chains)]
+        self._emit(counts, None)
+
+
 def _merge(tree: xr.DataTree, other: xr.DataTree) -> xr.DataTree:
     for name, node in other.children.items():
         if name not in tree.children:
             tree[name] = node
+    return tree
+
+
+def _sample_nutpie(model: pm.Model, settings: SamplerSettings, seed: int, cores: int, progress) -> xr.DataTree:
+    """nutpie called directly so its progress reaches the log (PyMC keeps the callback for its bar)."""
+    import nutpie
+    from pymc.backends.arviz import patch_nutpie_idata
+
+    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    start = time.perf_counter()
+    tree = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                         cores=max(1, min(cores, settings.chains)), seed=seed, target_accept=settings.target_accept,
+                         progress_bar=False, progress_callback=progress.nutpie, progress_rate=2000,
+                         adaptation=settings.mass_matrix)
+    patch_nutpie_idata(tree, model, sampling_time=time.perf_counter() - start)
     return tree
 
 
@@ -45,18 +92,25 @@ def fit(model: pm.Model, settings: SamplerSettings, seed: int, cores: int = 1) -
     log.info("NUTS with %s: %d chains x (%d tune + %d draws), target_accept=%.2f",
              settings.backend, settings.chains, settings.tune, settings.draws, settings.target_accept)
     start = time.perf_counter()
-    tree = pm.sample(
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=max(1, min(cores, settings.chains)),
-        target_accept=settings.target_accept,
-        nuts_sampler=settings.backend,
-        random_seed=seed,
-        model=model,
-        progressbar=True,
-        compute_convergence_checks=False,
-    )
+    progress = ProgressLog(settings.tune + settings.draws, settings.chains)
+    if settings.backend == "nutpie":
+        tree = _sample_nutpie(model, settings, seed, cores, progress)
+    else:
+        tree = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=max(1, min(cores, settings.chains)),
+            target_accept=settings.target_accept,
+            nuts_sampler=settings.backend,
+            random_seed=seed,
+            model=model,
+            progressbar=settings.backend == "numpyro",  # PyMC's own sampler reports through `progress`
+            compute_convergence_checks=False,
+            **({"callback": progress.pymc} if settings.backend == "pymc" else {}),
+            **({"nuts": {"dense_mass": True}} if settings.backend == "numpyro" and settings.mass_matrix == "low_rank"
+               else {}),
+        )
     timings["sampling_s"] = time.perf_counter() - start
     log.info("sampling finished: %d chains done in %.1f s", settings.chains, timings["sampling_s"])
     start = time.perf_counter()

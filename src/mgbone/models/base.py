@@ -56,14 +56,30 @@ class BoneModel(ABC):
         """Log-scale deviation of each quantity from the healthy steady state, (draws, times)."""
 
 
+def mg_effect_studies(groups) -> list[str]:
+    """Studies whose Mg-deficit effect can deviate from their species': those with a known Mg exposure, in a
+    species with at least two such studies (with one, the deviation and the species effect are one number)."""
+    known = groups[~groups["mg_fraction_assumed"]]
+    per_species = known.groupby("species")["study_id"].nunique()
+    return sorted(known[known["species"].map(per_species) >= 2]["study_id"].unique())
+
+
 def coords_for(obs: ObservationSet) -> dict:
     c = obs.contrasts
     return {
         "contrast": np.arange(len(c)),
         "outcome": sorted(c["outcome"].unique()),
-        "study": sorted(obs.groups["study_id"].unique()),
+        "study": mg_effect_studies(obs.groups),
         "species": sorted(obs.groups["species"].unique()),
     }
+
+
+def study_index(groups, studies: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: index into `studies` (0 where absent) and a 0/1 mask of having a study effect."""
+    lookup = {s: i for i, s in enumerate(studies)}
+    index = np.array([lookup.get(s, 0) for s in groups["study_id"]])
+    mask = np.array([float(s in lookup) for s in groups["study_id"]])
+    return index, mask
 
 
 def flat_draws(posterior: xr.Dataset, name: str) -> np.ndarray:

@@ -10,8 +10,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from mgbone.models.base import BoneModel, coords_for, flat_draws
-from mgbone.models.mechanistic import RODENTS, mg_deficit
+from mgbone.models.base import BoneModel, coords_for, flat_draws, study_index
+from mgbone.models.mechanistic import mg_deficit, species_speed
 from mgbone.models.observations import ObservationSet
 from mgbone.models.priors import PRIORS
 
@@ -37,7 +37,7 @@ class EmpiricalModel(BoneModel):
     parameters = [
         "mg_sufficiency_threshold", "mg_equilibration_rate", "effect_mean", "effect_spread", "bone_loss_per_deficit",
         "menopause_loss", "estrogen_decay_time", "ageing_loss_rate", "rodent_speed_mean", "rodent_speed_spread",
-        "study_effect_spread", "noise",
+        "study_effect", "noise",
     ]
 
     def build(self, obs: ObservationSet) -> pm.Model:
@@ -47,7 +47,7 @@ class EmpiricalModel(BoneModel):
         c, g = obs.contrasts, obs.groups
         species = coords["species"]
         g_species = g["species"].map({s: i for i, s in enumerate(species)}).to_numpy()
-        g_study = g["study_id"].map({s: i for i, s in enumerate(coords["study"])}).to_numpy()
+        g_study, g_has_effect = study_index(g, coords["study"])
         human = np.array([s == "human" for s in species], float)
         q_index = c["quantity"].map({q: i for i, q in enumerate(LEVEL_QUANTITIES)}).fillna(0).astype(int).to_numpy()
         is_bone = (c["quantity"] == "bone_mass").to_numpy(float)
@@ -65,19 +65,11 @@ class EmpiricalModel(BoneModel):
             menopause_loss = PRIORS["menopause_loss"].rv()
             tau = PRIORS["estrogen_decay_time"].rv()
             ageing = PRIORS["ageing_loss_rate"].rv()
-            speed = pt.ones(len(species))
-            rodents = [s for s in species if s in RODENTS]
-            if rodents:
-                s_mean, s_spread = PRIORS["rodent_speed_mean"].rv(), PRIORS["rodent_speed_spread"].rv()
-                for s in rodents:
-                    z = pm.Normal(f"{s}_speed_z", 0.0, 1.0)
-                    speed = pt.set_subtensor(speed[species.index(s)], pt.exp(s_mean + s_spread * z))
+            speed = species_speed(species)
             speed = pm.Deterministic("species_speed", speed, dims="species")
-            study_spread = PRIORS["study_effect_spread"].rv()
-            study_effect = pm.Deterministic(
-                "study_effect", study_spread * pm.Normal("study_effect_z", 0.0, 1.0, dims="study"), dims="study")
+            study_effect = PRIORS["study_effect"].rv(dims="study") if coords["study"] else pt.zeros(1)
             noise = PRIORS["noise"].rv(dims="outcome")
-            deficit = mg_deficit(g["mg_fraction"].to_numpy(), threshold, pt) * pt.exp(study_effect[g_study])
+            deficit = mg_deficit(g["mg_fraction"].to_numpy(), threshold, pt) * pt.exp(study_effect[g_study] * g_has_effect)
 
             def value(groups, t):
                 sp = g_species[groups]
@@ -111,7 +103,7 @@ class EmpiricalModel(BoneModel):
             mean, spread = flat_draws(posterior, "effect_mean"), flat_draws(posterior, "effect_spread")
             slope = mean + spread[:, None] * rng.standard_normal(mean.shape)
             speed = np.ones(n)
-        study = flat_draws(posterior, "study_effect_spread") * rng.standard_normal(n)
+        study = PRIORS["study_effect"].draw(rng, n)
         deficit = (mg_deficit(np.asarray(scenario.mg_fraction, float), flat_draws(posterior, "mg_sufficiency_threshold"))
                    * np.exp(study))[:, None]
         rate = flat_draws(posterior, "mg_equilibration_rate")[:, None] * speed[:, None]

@@ -33,11 +33,11 @@ class BoneCellsModel(LinearMechanisticModel):
               "osteoclast_activity", "osteoblast_activity", "bone_mass")
     quantities = ["mg_status", "inflammation", "osteoclast_activity", "osteoblast_activity", "bone_mass"]
     parameters = [
-        "mg_elasticity_mean", "mg_elasticity_spread", "mg_sufficiency_threshold", "mg_equilibration_rate",
+        "mg_elasticity", "mg_sufficiency_threshold", "mg_equilibration_rate",
         "inflammation_rate", "inflammation_gain", "osteoclast_rate", "osteoblast_rate", "bone_turnover_rate",
         "no_osteoclast_gain", "inflammation_osteoclast_gain", "mg_osteoblast_gain", "estrogen_osteoclast_gain",
         "estrogen_formation_deficit", "estrogen_decay_time", "ageing_loss_rate", "rodent_speed_mean",
-        "rodent_speed_spread", "study_effect_spread", "noise",
+        "rodent_speed_spread", "study_effect", "noise",
     ]
 
     def osteoclast_drive(self, p):

@@ -11,7 +11,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from mgbone.models.base import BoneModel, Scenario, coords_for, flat_draws
+from mgbone.models.base import BoneModel, Scenario, coords_for, flat_draws, study_index
 from mgbone.models.linear_ode import assemble, expm, expm_numpy
 from mgbone.models.observations import ObservationSet
 from mgbone.models.priors import DEFICIT_SHARPNESS, PRIORS
@@ -25,6 +25,27 @@ def mg_deficit(mg_fraction, threshold, xp=np):
     z = DEFICIT_SHARPNESS * (xp.log(threshold) - xp.log(mg_fraction))
     # (an unknown intake is coded as a very large fraction upstream, i.e. no deficit)
     return xp.log1p(xp.exp(z)) / DEFICIT_SHARPNESS
+
+
+def species_speed(species: list[str]):
+    """Time-scale factor per species: 1 for humans; rodents partially pooled when there are two.
+
+    With a single rodent species a pooling spread is not identified (only its product with the
+    species deviation enters) and its funnel slows NUTS, so the rodent factor is then the mean.
+    """
+    rodents = [s for s in species if s in RODENTS]
+    speed = pt.ones(len(species))
+    if not rodents:
+        return speed
+    speed_mean = PRIORS["rodent_speed_mean"].rv()
+    pm.Deterministic("rodent_speed_mean_factor", pt.exp(speed_mean))
+    if len(rodents) == 1:
+        return pt.set_subtensor(speed[species.index(rodents[0])], pt.exp(speed_mean))
+    speed_spread = PRIORS["rodent_speed_spread"].rv()
+    for s in rodents:
+        z = pm.Normal(f"{s}_speed_z", 0.0, 1.0)
+        speed = pt.set_subtensor(speed[species.index(s)], pt.exp(speed_mean + speed_spread * z))
+    return speed
 
 
 class LinearMechanisticModel(BoneModel):
@@ -72,29 +93,17 @@ class LinearMechanisticModel(BoneModel):
         p = {name: PRIORS[name].rv() for name in scalar}
         for name in self.species_parameters:
             p[name] = PRIORS[name].rv(dims="species")
-        elasticity_mean = PRIORS["mg_elasticity_mean"].rv()
-        elasticity_spread = PRIORS["mg_elasticity_spread"].rv()
-        elasticity_z = pm.Normal("mg_elasticity_z", 0.0, 1.0, dims="species")
-        p["mg_elasticity"] = pm.Deterministic(
-            "mg_elasticity", pt.exp(elasticity_mean + elasticity_spread * elasticity_z), dims="species")
-        rodents = [s for s in species if s in RODENTS]
-        speed = pt.ones(len(species))
-        if rodents:
-            speed_mean = PRIORS["rodent_speed_mean"].rv()
-            speed_spread = PRIORS["rodent_speed_spread"].rv()
-            pm.Deterministic("rodent_speed_mean_factor", pt.exp(speed_mean))
-            for s in rodents:
-                z = pm.Normal(f"{s}_speed_z", 0.0, 1.0)
-                speed = pt.set_subtensor(speed[species.index(s)], pt.exp(speed_mean + speed_spread * z))
+        # one elasticity per species from a common prior: with two or three species a pooling
+        # spread is barely identified and its funnel cost more ESS than the pooling gains
+        p["mg_elasticity"] = PRIORS["mg_elasticity"].rv(dims="species")
+        speed = species_speed(species)
         p["speed"] = pm.Deterministic("species_speed", speed, dims="species")
-        study_spread = PRIORS["study_effect_spread"].rv()
-        study_z = pm.Normal("study_effect_z", 0.0, 1.0, dims="study")
-        p["study_effect"] = pm.Deterministic("study_effect", study_spread * study_z, dims="study")
+        if coords["study"]:
+            p["study_effect"] = PRIORS["study_effect"].rv(dims="study")
         p["noise"] = PRIORS["noise"].rv(dims="outcome")
         return p
 
-    _hierarchy_names = ("mg_elasticity_mean", "mg_elasticity_spread", "rodent_speed_mean", "rodent_speed_spread",
-                        "study_effect_spread", "noise")
+    _hierarchy_names = ("mg_elasticity", "rodent_speed_mean", "rodent_speed_spread", "study_effect", "noise")
 
     def build(self, obs: ObservationSet) -> pm.Model:
         obs = self.fits(obs)
@@ -102,7 +111,7 @@ class LinearMechanisticModel(BoneModel):
         c, g = obs.contrasts, obs.groups
         species = coords["species"]
         g_species = g["species"].map({s: i for i, s in enumerate(species)}).to_numpy()
-        g_study = g["study_id"].map({s: i for i, s in enumerate(coords["study"])}).to_numpy()
+        g_study, g_has_effect = study_index(g, coords["study"])
         is_human = np.array([s == "human" for s in species], float)
         # Groups whose menopause comes after time 0 (natural-history cohorts followed through it)
         # switch the estrogen target on at that time; by linearity
@@ -143,7 +152,8 @@ class LinearMechanisticModel(BoneModel):
             coefficients = pt.stack([pt.broadcast_to(coef, (len(species),)) for _, _, coef in terms], axis=-1)
             system = assemble(coefficients, self._basis(terms))  # (species, n, n)
             deficit = mg_deficit(g["mg_fraction"].to_numpy(), p["mg_sufficiency_threshold"], pt)
-            mg_target = -p["mg_elasticity"][g_species] * pt.exp(p["study_effect"][g_study]) * deficit
+            study_effect = p["study_effect"][g_study] * g_has_effect if "study_effect" in p else 0.0
+            mg_target = -p["mg_elasticity"][g_species] * pt.exp(study_effect) * deficit
             x0 = pt.stack(self.initial_state(p, mg_target, g["estrogen_deficit_start"].to_numpy(),
                                              e_initial_target, pt), axis=-1)
             propagators = expm(system[pair_species] * pair_time[:, None, None])  # (pairs, n, n)
@@ -172,19 +182,19 @@ class LinearMechanisticModel(BoneModel):
                 arr = arr[:, sp.index(species)] if species in sp else np.zeros(arr.shape[0])
             p[name] = arr
         n = next(iter(p.values())).shape[0]
-        mean, spread = flat_draws(posterior, "mg_elasticity_mean"), flat_draws(posterior, "mg_elasticity_spread")
         if species in sp:
             p["mg_elasticity"] = flat_draws(posterior, "mg_elasticity")[:, sp.index(species)]
             p["speed"] = flat_draws(posterior, "species_speed")[:, sp.index(species)]
-        else:  # a species the fit has not seen: draw it from the population of species
-            p["mg_elasticity"] = np.exp(mean + spread * rng.standard_normal(n))
+        else:  # a species the fit has not seen: its elasticity can only come from the prior
+            p["mg_elasticity"] = PRIORS["mg_elasticity"].draw(rng, n)
             if species in RODENTS and "rodent_speed_mean" in posterior:
-                s_mean, s_spread = flat_draws(posterior, "rodent_speed_mean"), flat_draws(posterior, "rodent_speed_spread")
+                s_mean = flat_draws(posterior, "rodent_speed_mean")
+                s_spread = flat_draws(posterior, "rodent_speed_spread") if "rodent_speed_spread" in posterior else 0.0
                 p["speed"] = np.exp(s_mean + s_spread * rng.standard_normal(n))
             else:
                 p["speed"] = np.ones(n)
         # a new population is a new study: its deviation comes from the between-study spread
-        p["study_effect"] = flat_draws(posterior, "study_effect_spread") * rng.standard_normal(n)
+        p["study_effect"] = PRIORS["study_effect"].draw(rng, n)
         return p
 
     def trajectories(self, posterior, scenario: Scenario, times_weeks, rng):

@@ -54,21 +54,24 @@ PRIORS = {
     p.name: p
     for p in [
         # --- magnesium status ---------------------------------------------------------------
-        _P("mg_elasticity_mean", "normal", (np.log(0.3), 1.0), "log",
-           "Across-species mean log elasticity of serum Mg to dietary Mg deficit. Wide: rats fall to about a fifth of control "
-           "serum Mg on 4% of requirement (Rude 1998 abstract), humans only ~25% on a near-Mg-free diet (Fatemi 1991)."),
-        _P("mg_elasticity_spread", "halfnormal", (0.7,), "log",
-           "Between-species spread of the elasticity (partial pooling of rat, mouse, human)."),
+        _P("mg_elasticity", "lognormal", (0.3, 1.0), "log Mg status per unit deficit",
+           "Elasticity of serum Mg to the dietary Mg deficit, per species. Wide (95% range 0.04-2.1): rats fall to about "
+           "a fifth of control serum Mg on 4% of requirement (Rude 1998 abstract), humans by only ~25% on a near-Mg-free "
+           "diet (Fatemi 1991)."),
         _P("mg_sufficiency_threshold", "lognormal", (0.7, 0.3), "fraction of requirement",
            "Diet Mg (fraction of the species requirement) below which serum Mg falls: a 522-rat requirement study found normal "
            "blood Mg at 365 of ~500 ppm (shared evidence README); median 0.7, x/1.35 spread."),
         _P("mg_equilibration_rate", "lognormal", (0.5, 0.7), "1/week",
            "Serum Mg re-equilibrates in days to weeks after a diet change (human depletion study: clear fall by 3 weeks)."),
         # --- inflammation -----------------------------------------------------------------------
-        _P("inflammation_rate", "lognormal", (0.5, 0.7), "1/week",
-           "Cytokines rise from about day 12 of severe deficiency in rats (Weglicki 1992, shared evidence), i.e. weeks."),
-        _P("inflammation_gain", "halfnormal", (1.5,), "log per log Mg",
-           "Deficiency raises TNF-alpha, IL-1, substance P; sign fixed by the mechanism, size left to the data."),
+        _P("inflammation_rate", "lognormal", (0.5, 0.5), "1/week",
+           "Substance P peaks about day 5 and IL-1, IL-6, TNF-alpha rise from day 12 of severe deficiency in rats "
+           "(Weglicki 1992, shared evidence): a response over one to a few weeks."),
+        _P("inflammation_gain", "lognormal", (0.6, 0.5), "log per log Mg",
+           "Deficiency raises TNF-alpha, IL-1 and substance P about 2-6 fold in severely deficient rodents (log Mg "
+           "status about -1.5; mouse and rat reports in the shared evidence, not yet in data/), so a gain near 0.6; "
+           "informative because no cytokine data are fitted yet and the route would otherwise trade off freely "
+           "against the direct NO route."),
         # --- bone cells (Komarova 2003 time scales, coupled formation) ---------------------
         _P("osteoclast_rate", "lognormal", (0.5, 0.5), "1/week",
            "Osteoclast lifespan about 2 weeks (Komarova 2003; Lemaire 2004 ~1 week)."),
@@ -76,16 +79,19 @@ PRIORS = {
            "Active osteoblast lifespan about 3 months (Komarova 2003 50 d; OpenBoneMin ~69 d; Yeo 115 d)."),
         _P("bone_turnover_rate", "lognormal", (0.25 / WEEKS_PER_YEAR, 0.5), "1/week",
            "Fraction of trabecular bone remodelled per week: about 25%/year in adult humans (textbook remodelling rate)."),
-        _P("no_osteoclast_gain", "halfnormal", (1.0,), "log per log Mg",
+        _P("no_osteoclast_gain", "normal", (0.5, 0.5), "log per log Mg",
            "Direct route: Mg raises nitric oxide, which damps osteoclasts; lower Mg -> more resorption. Upper anchor: rodent "
-           "osteoclast number +135% at severe deficit (model_references.md)."),
-        _P("inflammation_osteoclast_gain", "halfnormal", (0.5,), "log per log cytokine",
-           "TNF-alpha and IL-1 drive osteoclastogenesis; size unknown, kept moderate."),
-        _P("mg_osteoblast_gain", "halfnormal", (1.0,), "log per log Mg",
-           "Mg supports osteoblast activity; osteoblast number falls in Mg-deficient rodents (model_references.md)."),
+           "osteoclast number +135% at severe deficit (model_references.md). Sign not forced: the data may say the "
+           "route is absent."),
+        _P("inflammation_osteoclast_gain", "lognormal", (0.3, 0.5), "log per log cytokine",
+           "TNF-alpha and IL-1 drive osteoclastogenesis (sign established); size unknown, moderate (95% range "
+           "0.11-0.8)."),
+        _P("mg_osteoblast_gain", "normal", (0.5, 0.5), "log per log Mg",
+           "Mg supports osteoblast activity; osteoblast number falls in Mg-deficient rodents (model_references.md). "
+           "Sign not forced."),
         _P("estrogen_osteoclast_gain", "lognormal", (0.7, 0.4), "log",
            "Resorption markers rise 50-100% after menopause (ln 2 ~ 0.7; model_references.md, M1 priors)."),
-        _P("estrogen_formation_deficit", "halfnormal", (0.2,), "log",
+        _P("estrogen_formation_deficit", "lognormal", (0.05, 1.0), "log",
            "Formation lags resorption after estrogen loss (BMU balance deficit); sustained postmenopausal loss of ~1%/y "
            "needs ~0.04 at 25%/y turnover."),
         _P("estrogen_decay_time", "lognormal", (2.6 * WEEKS_PER_YEAR, 0.3), "week",
@@ -97,33 +103,40 @@ PRIORS = {
            "Rodent bone and mineral turnover is several-fold faster than human (rat BV/TV falls 24-44% in 12-16 weeks "
            "of deficiency versus about 1-3%/year human loss)."),
         _P("rodent_speed_spread", "halfnormal", (0.3,), "log", "Rat and mouse time scales partially pooled."),
-        _P("study_effect_spread", "halfnormal", (0.3,), "log",
-           "Studies differ in strain, age and diet: a study's Mg-deficit severity deviates by about +-30% (log scale)."),
-        _P("noise", "halfnormal", (0.2,), "log ratio",
-           "Between-study noise of a log ratio per outcome beyond its reported standard error (assay, strain, design)."),
+        _P("study_effect", "normal", (0.0, 0.3), "log",
+           "Studies differ in strain, age and diet: a study's Mg-deficit severity deviates by about +-30% (log scale). "
+           "The spread is fixed, not learned: with one or two Mg studies per species it is not identified, and its "
+           "funnel cost NUTS more than it taught. A new population draws its own deviation from this prior."),
+        _P("noise", "lognormal", (0.04, 0.6), "log ratio",
+           "Noise of a log ratio per outcome beyond its reported standard error (assay, strain, design); 95% prior "
+           "range 1.2-13%. Kept away from zero on purpose: many rows report no spread, and a noise near zero would "
+           "turn their likelihood into a spike (it caused most divergences in earlier fits)."),
         # --- mineral endocrinology (M2; Dutta & Layton 2024, Peterson & Riggs 2010) -----------
-        _P("pth_mg_gain", "halfnormal", (1.0,), "log per log Mg",
+        _P("pth_mg_gain", "lognormal", (0.5, 0.8), "log per log Mg",
            "Mg is needed for PTH secretion; severe deficiency blunts it (Dutta & Layton 2024 bell-shaped release)."),
         _P("pth_calcium_feedback", "lognormal", (1.0, 0.5), "log per log Ca",
            "Calcium-sensing receptor: higher calcium suppresses PTH (steep Hill curve near the set point; OpenBoneMin)."),
         _P("calcitriol_pth_gain", "lognormal", (0.5, 0.5), "log per log PTH",
            "PTH switches on renal 1-alpha-hydroxylase (Dutta & Layton n up to 6; OpenBoneMin flatter)."),
-        _P("calcitriol_mg_gain", "halfnormal", (1.0,), "log per log Mg",
+        _P("calcitriol_mg_gain", "lognormal", (0.3, 0.8), "log per log Mg",
            "Mg is a cofactor of 1-alpha-hydroxylase (Dutta & Layton 2024)."),
-        _P("calcium_calcitriol_gain", "halfnormal", (0.1,), "log per log calcitriol",
+        _P("calcium_calcitriol_gain", "lognormal", (0.05, 0.8), "log per log calcitriol",
            "Calcitriol raises intestinal Ca absorption; serum Ca is tightly defended, so the effect on its level is small."),
         _P("calcium_mg_gain", "normal", (0.0, 0.3), "log per log Mg",
            "Direct Mg effect on serum Ca, per species: rats become hypercalcaemic in deficiency, humans hypocalcaemic."),
         _P("pth_osteoclast_gain", "normal", (0.3, 0.3), "log per log PTH",
            "Continuous PTH raises RANKL/OPG and resorption (Lemaire 2004; OpenBoneMin)."),
-        _P("calcium_osteoblast_gain", "halfnormal", (0.5,), "log per log Ca",
+        _P("calcium_osteoblast_gain", "lognormal", (0.2, 0.8), "log per log Ca",
            "Calcium supply supports formation and mineralisation."),
         # --- M0 empirical -------------------------------------------------------------------------
         _P("effect_mean", "normal", (0.0, 1.0), "log per unit deficit",
            "M0: effect of the Mg deficit on each quantity, across species; sign left open."),
-        _P("effect_spread", "halfnormal", (0.5,), "log per unit deficit", "M0: between-species spread of effects."),
-        _P("bone_loss_per_deficit", "halfnormal", (0.02,), "log per week per unit deficit",
-           "M0: sustained bone loss rate per unit Mg deficit (human scale; rodents via the speed factor)."),
+        _P("effect_spread", "lognormal", (0.5, 0.3), "log per unit deficit",
+           "M0: between-species spread of effects (partial pooling of rat, mouse and human slopes). Log-normal, away "
+           "from zero: with two or three species a half-normal spread funnels NUTS (33 divergences when tried)."),
+        _P("bone_loss_per_deficit", "normal", (0.0, 0.002), "log per week per unit deficit",
+           "M0: sustained bone loss rate per unit Mg deficit (human scale; rodents via the speed factor); sign open, "
+           "1 sd = 10%/year per unit deficit."),
         _P("menopause_loss", "lognormal", (0.10, 0.4), "log",
            "M0: total loss over the menopausal transition, 10-15% at the spine (SWAN, Pansini; model_references.md)."),
     ]

@@ -1,0 +1,118 @@
+"""End-to-end: the workflow on the tiny test config, in a scratch copy of the project."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = ["--configfile", ".test/config.yaml", "--replace-workflow-config"]
+TABLES = ["tiny/summary/parameters.csv", "tiny/summary/derived.csv", "tiny/summary/probabilities.csv",
+          "tiny/predict/bone_loss_bands.csv", "tiny/predict/coverage.csv", "tiny/diagnostics/parameters.csv",
+          "tiny/data/dataset.csv"]
+
+
+def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in ("Snakefile", "workflow", "data", "config", ".test"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target / name)
+    return target
+
+
+def run(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*SNAKEMAKE, *args], cwd=project, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    run(project, "--cores", "2", *TINY)
+    return project
+
+
+def test_parameter_summary_is_complete_and_finite(finished_run):
+    table = pd.read_csv(finished_run / "results/tiny/summary/parameters.csv")
+    for column in ("quantity", "mean", "sd", "median", "eti90_lower", "eti95_upper", "hdi90_lower", "hdi95_upper",
+                   "r_hat", "ess_bulk", "ess_tail", "gate_passed"):
+        assert column in table.columns
+    numeric = table.drop(columns=["quantity", "gate_passed"])
+    assert numeric.notna().all().all() and (numeric.abs() < float("inf")).all().all()
+    assert (table["eti95_lower"] <= table["median"]).all() and (table["median"] <= table["eti95_upper"]).all()
+    assert "menopause_loss" in set(table["quantity"])
+
+
+def test_diagnostics_and_fit_metadata(finished_run):
+    diagnostics = json.loads((finished_run / "results/tiny/diagnostics/diagnostics.json").read_text())
+    assert {c["check"] for c in diagnostics["checks"]} >= {"r_hat", "ess_bulk", "ess_tail", "divergences", "pareto_k"}
+    assert diagnostics["min_ess_bulk"] > 0 and diagnostics["ess_bulk_per_second"] > 0
+    info = json.loads((finished_run / "results/tiny/fit/fit_info.json").read_text())
+    assert info["sampler"]["chains"] == 2 and info["n_contrasts"] > 0
+
+
+def test_posterior_holds_what_loo_needs(finished_run):
+    import xarray as xr
+
+    tree = xr.open_datatree(finished_run / "results/tiny/fit/posterior.nc", engine="h5netcdf")
+    for group in ("posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data",
+                  "posterior_predictive", "prior", "prior_predictive"):
+        assert group in tree.children, group
+
+
+def test_report_contains_the_parameter_table(finished_run):
+    html = (finished_run / "results/report.html").read_text()
+    table = pd.read_csv(finished_run / "results/tiny/summary/parameters.csv").set_index("quantity")
+    assert "Parameter credible intervals" in html
+    assert f"{table.loc['menopause_loss', 'median']:.3g}" in html
+    assert "Rude1998" in html and "https://pubmed.ncbi.nlm.nih.gov/9705567/" in html
+    assert "<script" not in html.lower()
+
+
+def test_manifest_lists_checksums(finished_run):
+    manifest = json.loads((finished_run / "results/tiny/data/manifest.json").read_text())
+    assert {f["study_id"] for f in manifest["files"]} == {"Rude1998", "Sowers2010"}
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"])
+
+
+def test_rerun_with_nothing_changed_does_nothing(finished_run):
+    result = run(finished_run, "--cores", "2", "-n", *TINY)
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_same_numbers_with_one_core(finished_run, tmp_path):
+    other = copy_project(tmp_path / "one-core")
+    run(other, "--cores", "1", *TINY)
+    for table in TABLES:
+        a = (finished_run / "results" / table).read_bytes()
+        b = (other / "results" / table).read_bytes()
+        assert a == b, f"{table} differs between --cores 2 and --cores 1"
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    project = copy_project(tmp_path / "bad")
+    config = (project / ".test/config.yaml").read_text().replace("backend: nutpie", "backend: stan")
+    (project / ".test/config.yaml").write_text(config)
+    result = run(project, "--cores", "1", *TINY, check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "'stan' is not one of ['pymc', 'nutpie', 'numpyro']" in message
+    assert "['sampler_defaults']['backend']" in message
+    assert not (project / "results").exists()
+
+
+def test_dangling_reference_in_config_is_named(tmp_path):
+    project = copy_project(tmp_path / "dangling")
+    config = (project / ".test/config.yaml").read_text().replace("analysis: tiny", "analysis: nonexistent")
+    (project / ".test/config.yaml").write_text(config)
+    result = run(project, "--cores", "1", *TINY, check=False)
+    assert result.returncode != 0
+    assert "claim.analysis: 'nonexistent' is not an analysis" in result.stdout + result.stderr
