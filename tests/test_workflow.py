@@ -33,9 +33,15 @@ def run(project: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
     return result
 
 
+HOSTILE = "<script>alert(1)</script>"
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    # a registry string that would run script if the report did not escape it
+    registry = project / "data/studies.yaml"
+    registry.write_text(registry.read_text().replace('caveats: "', f'caveats: "{HOSTILE} ', 1))
     run(project, "--cores", "2", *TINY)
     return project
 
@@ -75,6 +81,11 @@ def test_report_contains_the_parameter_table(finished_run):
     assert f"{table.loc['menopause_loss', 'median']:.3g}" in html
     assert "Rude1998" in html and "https://pubmed.ncbi.nlm.nih.gov/9705567/" in html
     assert "<script" not in html.lower()
+
+
+def test_report_escapes_strings_from_data(finished_run):
+    html = (finished_run / "results/report.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_manifest_lists_checksums(finished_run):

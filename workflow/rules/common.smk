@@ -29,8 +29,15 @@ def study_files(wildcards):
         registry = yaml.safe_load(handle)["studies"]
     if studies == "all":
         studies = sorted(registry)
-    files = [str(Path(config["data_dir"]) / registry[s]["file"]) for s in studies if s in registry]
-    return files + [str(registry_path()), str(Path(config["data_dir"]) / "vocabulary.yaml")]
+    files = [
+        str(Path(config["data_dir"]) / registry[s]["file"])
+        for s in studies
+        if s in registry
+    ]
+    return files + [
+        str(registry_path()),
+        str(Path(config["data_dir"]) / "vocabulary.yaml"),
+    ]
 
 
 def analysis_spec(wildcards):

@@ -16,13 +16,13 @@ rule diagnose:
             category="Diagnostics",
             labels={"analysis": "{analysis}", "figure": "rank plots"},
         ),
-    params:
-        gate=config["diagnostics"],
     log:
         "results/logs/{analysis}/diagnose.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        gate=config["diagnostics"],
     script:
         "../scripts/diagnose.py"

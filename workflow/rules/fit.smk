@@ -5,10 +5,6 @@ rule fit:
     output:
         posterior="results/{analysis}/fit/posterior.nc",
         info="results/{analysis}/fit/fit_info.json",
-    params:
-        spec=analysis_spec,
-        sampler=config["sampler_defaults"],
-        seed=config["seed"],
     log:
         "results/logs/{analysis}/fit.log",
     benchmark:
@@ -17,5 +13,9 @@ rule fit:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        spec=analysis_spec,
+        sampler=config["sampler_defaults"],
+        seed=config["seed"],
     script:
         "../scripts/fit.py"

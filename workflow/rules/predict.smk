@@ -23,13 +23,13 @@ rule predict:
             category="Checks of fit",
             labels={"analysis": "{analysis}", "figure": "posterior predictive check"},
         ),
-    params:
-        scenarios=config["scenarios"],
     log:
         "results/logs/{analysis}/predict.log",
     threads: 1
     resources:
         mem_mb=3000,
         runtime=15,
+    params:
+        scenarios=config["scenarios"],
     script:
         "../scripts/predict.py"

@@ -11,13 +11,13 @@ rule pull:
             category="Data",
             labels={"analysis": "{analysis}", "figure": "data overview"},
         ),
-    params:
-        spec=analysis_spec,
     log:
         "results/logs/{analysis}/pull.log",
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        spec=analysis_spec,
     script:
         "../scripts/pull.py"

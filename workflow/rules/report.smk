@@ -15,14 +15,14 @@ rule report:
         manifest=expand("results/{analysis}/data/manifest.json", analysis=ANALYSES[0]),
     output:
         "results/report.html",
-    params:
-        analyses=ANALYSES,
-        configfiles=workflow.configfiles,
     log:
         "results/logs/report.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        analyses=ANALYSES,
+        configfiles=workflow.configfiles,
     script:
         "../scripts/report.py"

@@ -17,15 +17,15 @@ rule summarize:
         ),
         probabilities="results/{analysis}/summary/probabilities.csv",
         claim="results/{analysis}/summary/claim.json",
-    params:
-        scenarios=config["scenarios"],
-        derived=config["derived"],
-        claim=config["claim"],
     log:
         "results/logs/{analysis}/summarize.log",
     threads: 1
     resources:
         mem_mb=3000,
         runtime=15,
+    params:
+        scenarios=config["scenarios"],
+        derived=config["derived"],
+        claim=config["claim"],
     script:
         "../scripts/summarize.py"

@@ -1,7 +1,6 @@
 """M0: empirical hierarchical model, the baseline any mechanism must beat.
 
-Each quantity moves in proportion to the Mg deficit with a species-specific slope (partially pooled
-across species) and approaches its new level at a species-specific rate; bone mass instead declines
+Each quantity moves in proportion to the Mg deficit with a species-specific slope and approaches its new level at a species-specific rate; bone mass instead declines
 at a rate proportional to the deficit, on top of a menopausal step (exponential approach after the
 final menstrual period) and a linear ageing drift in humans. Studies scale the deficit's effect.
 """
@@ -31,11 +30,12 @@ class EmpiricalModel(BoneModel):
         "level(q, t) = slope[q, species] * exp(study_effect) * deficit(diet) * (1 - exp(-k_species * t))",
         "bone(t) = -bone_loss_per_deficit * speed * exp(study_effect) * deficit * t"
         " - [human] (ageing_loss_rate * t + menopause_loss * e_target * (1 - exp(-(t - t_menopause)+ / tau_E)))",
-        "slope[q, species] = effect_mean[q] + effect_spread * z[q, species]",
+        "slope[q, species] ~ Normal(0, 1) independently: species effects without pooling (two or three species "
+        "cannot inform a pooling spread); studies share the fixed-spread study effect",
     ]
     quantities = QUANTITIES
     parameters = [
-        "mg_sufficiency_threshold", "mg_equilibration_rate", "effect_mean", "effect_spread", "bone_loss_per_deficit",
+        "mg_sufficiency_threshold", "mg_equilibration_rate", "slope", "bone_loss_per_deficit",
         "menopause_loss", "estrogen_decay_time", "ageing_loss_rate", "rodent_speed_mean", "rodent_speed_spread",
         "study_effect", "noise",
     ]
@@ -43,24 +43,22 @@ class EmpiricalModel(BoneModel):
     def build(self, obs: ObservationSet) -> pm.Model:
         obs = self.fits(obs)
         coords = coords_for(obs)
-        coords["level_quantity"] = LEVEL_QUANTITIES
+        # only quantities with data get slopes: unobserved (quantity, species) slopes are pure prior and
+        # their pooling funnel slowed NUTS
+        coords["level_quantity"] = [q for q in LEVEL_QUANTITIES if q in set(obs.contrasts["quantity"])]
         c, g = obs.contrasts, obs.groups
         species = coords["species"]
         g_species = g["species"].map({s: i for i, s in enumerate(species)}).to_numpy()
         g_study, g_has_effect = study_index(g, coords["study"])
         human = np.array([s == "human" for s in species], float)
-        q_index = c["quantity"].map({q: i for i, q in enumerate(LEVEL_QUANTITIES)}).fillna(0).astype(int).to_numpy()
+        q_index = c["quantity"].map({q: i for i, q in enumerate(coords["level_quantity"])}).fillna(0).astype(int).to_numpy()
         is_bone = (c["quantity"] == "bone_mass").to_numpy(float)
         outcome_idx = c["outcome"].map({o: i for i, o in enumerate(coords["outcome"])}).to_numpy()
         se = np.nan_to_num(c["se"].to_numpy(float), nan=0.0)
         with pm.Model(coords=coords) as model:
             threshold = PRIORS["mg_sufficiency_threshold"].rv()
             rate = PRIORS["mg_equilibration_rate"].rv()
-            effect_mean = PRIORS["effect_mean"].rv(dims="level_quantity")
-            effect_spread = PRIORS["effect_spread"].rv()
-            effect_z = pm.Normal("effect_z", 0.0, 1.0, dims=("level_quantity", "species"))
-            slope = pm.Deterministic("slope", effect_mean[:, None] + effect_spread * effect_z,
-                                     dims=("level_quantity", "species"))
+            slope = PRIORS["slope"].rv(dims=("level_quantity", "species"))
             bone_loss = PRIORS["bone_loss_per_deficit"].rv()
             menopause_loss = PRIORS["menopause_loss"].rv()
             tau = PRIORS["estrogen_decay_time"].rv()
@@ -100,14 +98,14 @@ class EmpiricalModel(BoneModel):
             slope = flat_draws(posterior, "slope")[:, :, i]
             speed = flat_draws(posterior, "species_speed")[:, i]
         else:
-            mean, spread = flat_draws(posterior, "effect_mean"), flat_draws(posterior, "effect_spread")
-            slope = mean + spread[:, None] * rng.standard_normal(mean.shape)
+            slope = PRIORS["slope"].draw(rng, (n, posterior.sizes["level_quantity"]))
             speed = np.ones(n)
         study = PRIORS["study_effect"].draw(rng, n)
         deficit = (mg_deficit(np.asarray(scenario.mg_fraction, float), flat_draws(posterior, "mg_sufficiency_threshold"))
                    * np.exp(study))[:, None]
         rate = flat_draws(posterior, "mg_equilibration_rate")[:, None] * speed[:, None]
-        out = {q: slope[:, k, None] * deficit * (1 - np.exp(-rate * t)) for k, q in enumerate(LEVEL_QUANTITIES)}
+        fitted = list(posterior["level_quantity"].values)
+        out = {q: slope[:, k, None] * deficit * (1 - np.exp(-rate * t)) for k, q in enumerate(fitted)}
         human = 1.0 if scenario.species == "human" else 0.0
         since = np.maximum(t - scenario.menopause_at_weeks, 0.0)
         e_target = scenario.estrogen_deficit_target * (1 - scenario.estrogen_deficit_start)

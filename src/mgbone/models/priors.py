@@ -129,11 +129,9 @@ PRIORS = {
         _P("calcium_osteoblast_gain", "lognormal", (0.2, 0.8), "log per log Ca",
            "Calcium supply supports formation and mineralisation."),
         # --- M0 empirical -------------------------------------------------------------------------
-        _P("effect_mean", "normal", (0.0, 1.0), "log per unit deficit",
-           "M0: effect of the Mg deficit on each quantity, across species; sign left open."),
-        _P("effect_spread", "lognormal", (0.5, 0.3), "log per unit deficit",
-           "M0: between-species spread of effects (partial pooling of rat, mouse and human slopes). Log-normal, away "
-           "from zero: with two or three species a half-normal spread funnels NUTS (33 divergences when tried)."),
+        _P("slope", "normal", (0.0, 1.0), "log per unit deficit",
+           "M0: effect of the Mg deficit on each quantity, per species; sign left open. Not pooled across species: "
+           "a pooling spread learned from two species funnelled NUTS (divergences, R-hat 1.03)."),
         _P("bone_loss_per_deficit", "normal", (0.0, 0.002), "log per week per unit deficit",
            "M0: sustained bone loss rate per unit Mg deficit (human scale; rodents via the speed factor); sign open, "
            "1 sd = 10%/year per unit deficit."),
