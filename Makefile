@@ -8,6 +8,8 @@ CORES ?= 8
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
 
 .PHONY: env run test test-slow test-browser lint format clean
 

@@ -105,7 +105,11 @@ def test_same_numbers_with_one_core(finished_run, tmp_path):
     for table in TABLES:
         a = (finished_run / "results" / table).read_bytes()
         b = (other / "results" / table).read_bytes()
-        assert a == b, f"{table} differs between --cores 2 and --cores 1"
+        if a != b:
+            import difflib
+
+            diff = "\n".join(list(difflib.unified_diff(a.decode().splitlines(), b.decode().splitlines(), lineterm=""))[:12])
+            raise AssertionError(f"{table} differs between --cores 2 and --cores 1:\n{diff}")
 
 
 def test_bad_config_stops_before_any_job(tmp_path):

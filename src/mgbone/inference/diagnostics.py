@@ -22,7 +22,18 @@ class Gate:
 
 
 def parameter_names(tree: xr.DataTree, exclude=("mu",)) -> list[str]:
-    return [v for v in tree["posterior"].data_vars if v not in exclude and not v.endswith("_z")]
+    """Parameters and deterministics worth summarising: not the per-contrast means, not the raw
+    non-centred z variables, not constants (e.g. the human speed factor fixed at 1)."""
+    posterior = tree["posterior"].dataset
+    names = []
+    for v in posterior.data_vars:
+        if v in exclude or v.endswith("_z"):
+            continue
+        arr = posterior[v]
+        if float(arr.max() - arr.min()) == 0.0:
+            continue
+        names.append(v)
+    return names
 
 
 def _flatten(ds: xr.Dataset, names) -> dict[str, float]:
@@ -45,14 +56,17 @@ def _labels(arr: xr.DataArray) -> list[str]:
 
 
 def parameter_diagnostics(tree: xr.DataTree) -> pd.DataFrame:
+    """R-hat and ESS per scalar; entries of a vector parameter that never vary (fixed by construction,
+    like the human speed factor) are dropped rather than reported as NaN."""
     names = parameter_names(tree)
     rhat = _flatten(az.rhat(tree, var_names=names).dataset, names)
     bulk = _flatten(az.ess(tree, var_names=names, method="bulk").dataset, names)
     tail = _flatten(az.ess(tree, var_names=names, method="tail").dataset, names)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {"parameter": list(rhat), "r_hat": list(rhat.values()), "ess_bulk": [bulk[k] for k in rhat],
          "ess_tail": [tail[k] for k in rhat]}
     )
+    return table[table["r_hat"].notna()].reset_index(drop=True)
 
 
 def pareto_k_threshold(n_samples: int) -> float:

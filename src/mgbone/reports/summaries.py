@@ -51,7 +51,7 @@ def parameter_summary(tree: xr.DataTree) -> pd.DataFrame:
     names = parameter_names(tree)
     table = _rows(tree["posterior"].dataset[names], ["chain", "draw"])
     diag = parameter_diagnostics(tree).rename(columns={"parameter": "quantity"})
-    return table.merge(diag, on="quantity", how="left")
+    return table.merge(diag, on="quantity", how="inner")  # drops entries fixed by construction
 
 
 def draws_summary(draws: dict[str, np.ndarray]) -> pd.DataFrame:
