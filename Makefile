@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: env run test test-slow test-browser lint format clean
+.PHONY: env run test test-slow test-browser lint format clean sbc bench
 
 # Rebuilt when pyproject.toml or the lock change, or when the venv's Python is not 3.12.
 $(STAMP): pyproject.toml requirements.lock .python-version
@@ -35,6 +35,12 @@ test-slow: $(STAMP)
 
 test-browser: $(STAMP)
 	pytest -m browser
+
+sbc: $(STAMP)
+	python -m mgbone.inference.calibration --model M1 --simulations 100 --out results/sbc
+
+bench: $(STAMP)
+	python bench/bench_backends.py --out bench/results.md
 
 lint: $(STAMP)
 	snakemake --lint
