@@ -14,6 +14,7 @@ include: "workflow/rules/fit.smk"
 include: "workflow/rules/diagnose.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/summarize.smk"
+include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -88,6 +88,15 @@ def test_report_escapes_strings_from_data(finished_run):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_comparison_added_by_config_runs(finished_run):
+    table = pd.read_csv(finished_run / "results/comparisons/rat_only_vs_with_cohort.csv")
+    assert set(table["analysis"]) == {"tiny", "tiny_rat"}
+    assert table["elpd"].notna().all() and (table["n_observations"] > 0).all()
+    assert table.loc[table["rank"] == 0, "elpd_diff"].iloc[0] == 0
+    html = (finished_run / "results/report.html").read_text()
+    assert "rat_only_vs_with_cohort" in html
+
+
 def test_manifest_lists_checksums(finished_run):
     manifest = json.loads((finished_run / "results/tiny/data/manifest.json").read_text())
     assert {f["study_id"] for f in manifest["files"]} == {"Rude1998", "Sowers2010"}

@@ -21,6 +21,10 @@ def check_references(config: dict) -> None:
         for key in ("scenario", "reference"):
             if spec[key] not in scenarios:
                 problems.append(f"derived.contrasts[{i}].{key}: '{spec[key]}' is not a scenario name {scenarios}")
+    for name, spec in config.get("comparisons", {}).items():
+        for analysis in spec["analyses"]:
+            if analysis not in config["analyses"]:
+                problems.append(f"comparisons.{name}.analyses: '{analysis}' is not an analysis {sorted(config['analyses'])}")
     claim = config["claim"]
     if claim["analysis"] not in config["analyses"]:
         problems.append(f"claim.analysis: '{claim['analysis']}' is not an analysis {sorted(config['analyses'])}")

@@ -209,3 +209,15 @@ def summarize(config: dict, analysis: str, posterior_nc, diagnostics_json, summa
                         np.random.default_rng(stable_seed(config["seed"], analysis, "claim")))
     claim.update({"analysis": analysis, "model": model.title, "gate_passed": warning is None, "gate_warning": warning})
     write_json(claim_json, claim)
+
+
+# -- compare ---------------------------------------------------------------------------------------
+def compare(analyses: list[str], posteriors: list, comparison_csv) -> None:
+    from mgbone.reports.comparisons import loo_comparison
+
+    trees = {name: load_posterior(path) for name, path in zip(analyses, posteriors, strict=True)}
+    table = loo_comparison(trees)
+    for row in table.itertuples():
+        log.info("%s: elpd %.2f (se %.2f), diff %.2f (se %.2f)%s", row.analysis, row.elpd, row.se, row.elpd_diff,
+                 row.dse, f"; {row.warning}" if row.warning else "")
+    write_csv(comparison_csv, table)

@@ -10,10 +10,12 @@ validate(config, "../schemas/config.schema.yaml")
 check_references(config)
 
 ANALYSES = sorted(config["analyses"])
+COMPARISONS = sorted(config.get("comparisons", {}))
 
 
 wildcard_constraints:
     analysis="|".join(ANALYSES),
+    comparison="|".join(COMPARISONS) if COMPARISONS else "no-comparisons",
 
 
 def registry_path():
@@ -60,3 +62,13 @@ def analysis_outputs(kind):
         "coverage": "results/{analysis}/predict/coverage.csv",
     }
     return expand(patterns[kind], analysis=ANALYSES)
+
+
+def comparison_analyses(wildcards):
+    return config["comparisons"][wildcards.comparison]["analyses"]
+
+
+def comparison_posteriors(wildcards):
+    return expand(
+        "results/{analysis}/fit/posterior.nc", analysis=comparison_analyses(wildcards)
+    )

@@ -13,6 +13,9 @@ rule report:
         coverage=analysis_outputs("coverage"),
         overview=expand("results/{analysis}/data/overview.png", analysis=ANALYSES[0]),
         manifest=expand("results/{analysis}/data/manifest.json", analysis=ANALYSES[0]),
+        comparisons=expand(
+            "results/comparisons/{comparison}.csv", comparison=COMPARISONS
+        ),
     output:
         "results/report.html",
     log:
@@ -23,6 +26,7 @@ rule report:
         runtime=10,
     params:
         analyses=ANALYSES,
+        comparisons=COMPARISONS,
         configfiles=workflow.configfiles,
     script:
         "../scripts/report.py"

@@ -75,7 +75,7 @@ def analysis_context(config: dict, name: str, files: dict) -> dict:
 
 
 def render_report(config: dict, config_text: str, analyses: dict[str, dict], overview_png, manifest_json,
-                  dataset_csvs: list, root: Path) -> str:
+                  dataset_csvs: list, root: Path, comparisons: dict | None = None) -> str:
     registry = load_registry(Path(config["data_dir"]) / "studies.yaml")
     manifest = json.loads(Path(manifest_json).read_text())
     dataset = pd.concat([pd.read_csv(p) for p in dataset_csvs]).drop_duplicates(["source_file", "source_row"])
@@ -87,6 +87,8 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         studies.append({"id": study_id, "entry": entry, "links": study_links(entry),
                         "outcomes": ", ".join(f"{o} ({n})" for o, n in zip(per_outcome["outcome"], per_outcome["n"], strict=True))})
     contexts = [analysis_context(config, name, files) for name, files in analyses.items()]
+    comparison_tables = {name: pd.read_csv(path, keep_default_na=False).to_dict("records")
+                         for name, path in (comparisons or {}).items()}
     headline = next((a for a in contexts if a["name"] == config["claim"]["analysis"]), contexts[0])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
@@ -106,4 +108,5 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         css=(TEMPLATES / "report.css").read_text(),
         n_rows=len(dataset),
         config_yaml=yaml.safe_dump(config, sort_keys=False),
+        comparisons=comparison_tables,
     )
