@@ -129,7 +129,7 @@ def diagnose(config: dict, analysis: str, posterior_nc, fit_info_json, diagnosti
     result = run_diagnostics(tree, gate, sampling_seconds=info["timings"]["sampling_s"])
     result["analysis"] = analysis
     for c in result["checks"]:
-        log.info("%s %s: %s", "PASS" if c["passed"] else "FAIL", c["check"], c["detail"])
+        log.info("%s %s: %s", "PASS" if c["passed"] else ("FAIL" if c["gating"] else "WARN"), c["check"], c["detail"])
     if not result["passed"] and gate_config["strict"]:
         raise DiagnosticsGateError(failure_message(result, analysis))
     if not result["passed"]:
@@ -145,7 +145,7 @@ def gate_warning(diagnostics_json) -> str | None:
     result = json.loads(Path(diagnostics_json).read_text())
     if result["passed"]:
         return None
-    failed = ", ".join(c["check"] for c in result["checks"] if not c["passed"])
+    failed = ", ".join(c["check"] for c in result["checks"] if not c["passed"] and c["gating"])
     return f"WARNING: this fit failed the diagnostics gate ({failed}); treat these results with caution"
 
 
