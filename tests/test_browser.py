@@ -1,0 +1,52 @@
+"""The report in a real browser: headless Chromium (Debian's) driven by Playwright. Run with
+`make test-browser`, which installs Chromium and Playwright when missing; skipped, with the reason,
+when either is unavailable."""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.test_workflow import TINY, copy_project, run
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (make test-browser installs Debian's chromium)")
+    pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make test-browser installs it)")
+    project = copy_project(tmp_path_factory.mktemp("browser") / "project")
+    run(project, "--cores", "2", *TINY)
+    return project / "results"
+
+
+def test_report_opens_offline_without_errors(report):
+    from playwright.sync_api import sync_playwright
+
+    errors, requests = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((report / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        text = page.inner_text("body")
+        headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+        images_ok = page.eval_on_selector_all("img", "els => els.every(e => e.complete && e.naturalWidth > 0 && e.alt)")
+        page.screenshot(path=str(report / "report-screenshot.png"), full_page=False)
+        browser.close()
+    assert errors == []
+    external = [u for u in requests if not u.startswith(("file:", "data:"))]
+    assert external == [], f"the report fetched {external}"
+    table = pd.read_csv(report / "tiny/summary/parameters.csv").set_index("quantity")
+    assert f"{table.loc['menopause_loss', 'median']:.3g}" in text
+    assert any("Summary" in h for h in headings) and any("Data" in h for h in headings)
+    assert images_ok
+    assert (report / "report-screenshot.png").stat().st_size > 10_000
