@@ -103,6 +103,12 @@ def test_manifest_lists_checksums(finished_run):
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
 
 
+def test_snakemake_report_of_a_finished_run(finished_run):
+    run(finished_run, "--report", "results/workflow-report.html", *TINY)
+    html = (finished_run / "results/workflow-report.html").read_text(errors="replace")
+    assert "bone_loss_bands.csv" in html and "Credible intervals" in html
+
+
 def test_rerun_with_nothing_changed_does_nothing(finished_run):
     result = run(finished_run, "--cores", "2", "-n", *TINY)
     assert "Nothing to be done" in result.stdout + result.stderr
