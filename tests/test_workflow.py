@@ -97,6 +97,13 @@ def test_comparison_added_by_config_runs(finished_run):
     assert "rat_only_vs_with_cohort" in html
 
 
+def test_predictive_checks_hold_prior_and_loo_pit(finished_run):
+    table = pd.read_csv(finished_run / "results/tiny/predict/predictive_check.csv")
+    assert table["loo_pit"].between(0, 1).all()
+    assert (table["prior_pi90_lower"] <= table["prior_pi90_upper"]).all()
+    assert (table["pi90_lower"] <= table["pi50_lower"]).all() and (table["pi50_upper"] <= table["pi90_upper"]).all()
+
+
 def test_manifest_lists_checksums(finished_run):
     manifest = json.loads((finished_run / "results/tiny/data/manifest.json").read_text())
     assert {f["study_id"] for f in manifest["files"]} == {"Rude1998", "Sowers2010"}

@@ -68,8 +68,11 @@ def bone_curves(bands: pd.DataFrame, path: str | Path, title: str, warning: str 
 def predictive_check(predictive: pd.DataFrame, path: str | Path, title: str) -> None:
     """Each observed contrast (dot, with its reported 95% error) against the 50% and 90% predictive intervals."""
     p = predictive.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.28 * len(p) + 1.5))
+    fig, (ax, ax_pit) = plt.subplots(1, 2, figsize=(12, 0.28 * len(p) + 1.8), width_ratios=(3, 1))
     y = np.arange(len(p))[::-1]
+    if "prior_pi90_lower" in p:
+        ax.hlines(y, p["prior_pi90_lower"], p["prior_pi90_upper"], color="grey", alpha=0.25, lw=10,
+                  label="90% prior predictive")
     ax.hlines(y, p["pi90_lower"], p["pi90_upper"], color="C0", alpha=0.35, lw=6, label="90% predictive")
     ax.hlines(y, p["pi50_lower"], p["pi50_upper"], color="C0", lw=6, label="50% predictive")
     err = 1.96 * p["se"].fillna(0)
@@ -80,6 +83,18 @@ def predictive_check(predictive: pd.DataFrame, path: str | Path, title: str) -> 
     ax.set_xlabel("log ratio (target / reference)")
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title)
+    if "loo_pit" in p:
+        values = np.sort(p["loo_pit"].to_numpy())
+        ax_pit.step(values, np.arange(1, len(values) + 1) / len(values), where="post", color="C0", label="LOO-PIT ECDF")
+        band = 1.36 / np.sqrt(len(values))  # 95% Kolmogorov-Smirnov band around the uniform ECDF
+        grid = np.linspace(0, 1, 50)
+        ax_pit.fill_between(grid, np.clip(grid - band, 0, 1), np.clip(grid + band, 0, 1), color="grey", alpha=0.25,
+                            label="uniform, 95% band")
+        ax_pit.set_xlabel("LOO-PIT")
+        ax_pit.set_title("calibration (LOO-PIT)")
+        ax_pit.legend(fontsize=7, loc="upper left")
+    else:
+        ax_pit.axis("off")
     _save(fig, path)
 
 

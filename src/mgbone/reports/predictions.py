@@ -116,6 +116,15 @@ def contrast_predictive(tree: xr.DataTree, contrasts: pd.DataFrame) -> pd.DataFr
         out[f"pi{label}_upper"] = np.quantile(pp, hi, axis=0)
         out[f"inside_{label}"] = (out["y"] >= out[f"pi{label}_lower"]) & (out["y"] <= out[f"pi{label}_upper"])
     out["predicted_median"] = np.median(pp, axis=0)
+    if "prior_predictive" in tree.children:  # what the priors alone expected: the prior predictive check
+        prior = tree["prior_predictive"]["y"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+        out["prior_pi90_lower"] = np.quantile(prior, 0.05, axis=0)
+        out["prior_pi90_upper"] = np.quantile(prior, 0.95, axis=0)
+        out["inside_prior_90"] = (out["y"] >= out["prior_pi90_lower"]) & (out["y"] <= out["prior_pi90_upper"])
+    if "log_likelihood" in tree.children:  # calibrated => LOO-PIT values look uniform on (0, 1)
+        import arviz as az
+
+        out["loo_pit"] = az.loo_pit(tree)["y"].to_numpy()
     return out
 
 
