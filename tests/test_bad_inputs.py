@@ -17,10 +17,6 @@ def replace(row: int, column: str, value: str):
     return mutate
 
 
-def rows_of(lines_fn):
-    return lines_fn
-
-
 CASES = {
     # id: (mutation of the CSV lines, or None; mutation of the registry; expected message fragments)
     "unknown_outcome": (replace(0, "outcome", "serum_zinc"), None, ["row 2", "'outcome'", "unknown outcome"]),

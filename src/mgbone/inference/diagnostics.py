@@ -43,14 +43,13 @@ def _flatten(ds: xr.Dataset, names) -> dict[str, float]:
         if arr.ndim == 0:
             out[name] = float(arr)
             continue
-        stacked = arr.stack(_i=arr.dims) if arr.ndim > 1 else arr.rename({arr.dims[0]: "_i"})
-        for label, value in zip(_labels(arr), np.ravel(arr.to_numpy()), strict=True):
+        for label, value in zip(labels(arr), np.ravel(arr.to_numpy()), strict=True):
             out[f"{name}[{label}]"] = float(value)
-        del stacked
     return out
 
 
-def _labels(arr: xr.DataArray) -> list[str]:
+def labels(arr: xr.DataArray) -> list[str]:
+    """'coord1,coord2' labels of every element of a (non-scalar) array, in C order."""
     grids = np.meshgrid(*[arr[d].to_numpy() for d in arr.dims], indexing="ij")
     return [",".join(str(g.flat[i]) for g in grids) for i in range(grids[0].size)]
 

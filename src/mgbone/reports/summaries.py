@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mgbone.inference.diagnostics import parameter_diagnostics, parameter_names
+from mgbone.inference.diagnostics import labels, parameter_diagnostics, parameter_names
 
 PROBS = (0.9, 0.95)
 
@@ -32,18 +32,13 @@ def _rows(ds: xr.Dataset, dim: list[str]) -> pd.DataFrame:
     rows = []
     for name in ds.data_vars:
         arr = stats["mean"][name]
-        labels = [""] if arr.ndim == 0 else _labels(arr)
-        for i, label in enumerate(labels):
+        names = [""] if arr.ndim == 0 else labels(arr)
+        for i, label in enumerate(names):
             row = {"quantity": f"{name}[{label}]" if label else name}
             for key, values in stats.items():
                 row[key] = float(np.ravel(values[name].to_numpy())[i])
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _labels(arr: xr.DataArray) -> list[str]:
-    grids = np.meshgrid(*[arr[d].to_numpy() for d in arr.dims], indexing="ij")
-    return [",".join(str(g.flat[i]) for g in grids) for i in range(grids[0].size)]
 
 
 def parameter_summary(tree: xr.DataTree) -> pd.DataFrame:
