@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from mgbone.data import load_registry, load_selection, load_vocabulary
+from mgbone.data.registry import sha256_of
 from mgbone.inference.backends import SamplerSettings, fit as run_sampler
 from mgbone.inference.diagnostics import Gate, diagnose as run_diagnostics, failure_message, parameter_names
 from mgbone.inference.seeds import stable_seed
@@ -74,7 +75,7 @@ def pull(config: dict, analysis: str, dataset_csv, groups_csv, manifest_json, ov
     manifest = {
         "analysis": analysis,
         "files": provenance["files"],
-        "vocabulary_sha256": _sha(Path(config["data_dir"]) / "vocabulary.yaml"),
+        "vocabulary_sha256": sha256_of(Path(config["data_dir"]) / "vocabulary.yaml"),
         "rows": len(dataset),
         "rows_per_study_outcome": dataset.groupby(["study_id", "outcome"]).size().rename("rows").reset_index().to_dict("records"),
         "conversions": conversions,
@@ -88,12 +89,6 @@ def pull(config: dict, analysis: str, dataset_csv, groups_csv, manifest_json, ov
     write_json(manifest_json, manifest)
     figures.data_overview(dataset, overview_png)
     log.info("dataset: %d rows, %d fittable contrasts", len(dataset), obs.n)
-
-
-def _sha(path: Path) -> str:
-    from mgbone.data.registry import sha256_of
-
-    return sha256_of(path)
 
 
 # -- fit -------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from mgbone.config import check_references
+from mgbone.data import load_registry
 
 min_version("9.0")
 
@@ -24,11 +25,8 @@ def registry_path():
 
 def study_files(wildcards):
     """The study tables an analysis reads, so editing one reruns only what depends on it."""
-    import yaml
-
     studies = config["analyses"][wildcards.analysis]["studies"]
-    with open(registry_path(), encoding="utf-8") as handle:
-        registry = yaml.safe_load(handle)["studies"]
+    registry = load_registry(registry_path())
     if studies == "all":
         studies = sorted(registry)
     files = [

@@ -9,7 +9,7 @@ import pandera.errors
 from mgbone.data.errors import DataIssue, DataValidationError
 from mgbone.data.registry import load_registry, sha256_of
 from mgbone.data.schema import COLUMNS, OPTIONAL_COLUMNS, study_table_schema
-from mgbone.data.units import harmonise
+from mgbone.data.units import dose_as_percent_requirement, harmonise
 from mgbone.data.vocabulary import Vocabulary, load_vocabulary
 
 HEADER_LINES = 1  # pandas index 0 is file line 2
@@ -133,8 +133,6 @@ def load_selection(data_dir: str | Path, study_ids: list[str]) -> tuple[pd.DataF
 
 def reference_groups(registry: dict, study_ids: list[str], vocab: Vocabulary) -> pd.DataFrame:
     """Groups a study defines (e.g. the bottom intake quintile) but reports no number for."""
-    from mgbone.data.units import dose_as_percent_requirement
-
     rows = []
     for s in study_ids:
         for g in registry[s].get("reference_groups") or []:

@@ -1,7 +1,7 @@
 """The interface every model shares: build a PyMC model from observations, predict scenarios."""
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
@@ -21,7 +21,6 @@ class Scenario:
     estrogen_deficit_start: float = 0.0  # 0 premenopausal / intact, 1 long postmenopausal
     estrogen_deficit_target: float = 0.0  # 1 from time 0 for a menopause or ovariectomy
     menopause_at_weeks: float = 0.0  # estrogen loss starts this long after time 0
-    labels: dict = field(default_factory=dict)
 
 
 class BoneModel(ABC):

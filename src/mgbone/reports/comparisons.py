@@ -37,14 +37,12 @@ def loo_comparison(trees: dict[str, xr.DataTree]) -> pd.DataFrame:
     """elpd_loo per analysis on the shared observations, differences with their SE, stacking weights,
     and how many observations have Pareto k above the reliability threshold."""
     subset = shared_subset(trees)
-    table = az.compare(subset, round_to="none").reset_index().rename(columns={"index": "analysis"})
+    loos = {name: az.loo(tree) for name, tree in subset.items()}  # once each: compare reuses them
+    table = az.compare(loos, round_to="none").reset_index().rename(columns={"index": "analysis"})
     if "analysis" not in table.columns:
         table = table.rename(columns={table.columns[0]: "analysis"})
-    bad = {}
-    for name, tree in subset.items():
-        loo = az.loo(tree)
-        k = np.asarray(loo.pareto_k).ravel()
-        bad[name] = int((k > pareto_k_threshold(int(loo.n_samples))).sum())
+    bad = {name: int((np.asarray(loo.pareto_k).ravel() > pareto_k_threshold(int(loo.n_samples))).sum())
+           for name, loo in loos.items()}
     table["n_observations"] = next(iter(subset.values()))["log_likelihood"].dataset.sizes["contrast"]
     table["n_pareto_k_high"] = table["analysis"].map(bad)
     table["warning"] = np.where(table["n_pareto_k_high"] > 0,

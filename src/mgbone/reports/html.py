@@ -8,7 +8,6 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
-import yaml
 
 from mgbone.data import load_registry
 from mgbone.models import get_model
@@ -107,6 +106,5 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         commit=git_commit(root),
         css=(TEMPLATES / "report.css").read_text(),
         n_rows=len(dataset),
-        config_yaml=yaml.safe_dump(config, sort_keys=False),
         comparisons=comparison_tables,
     )

@@ -28,7 +28,6 @@ def scenario_from_config(spec: dict, requirement_mg_day: float) -> tuple[Scenari
         estrogen_deficit_start=1.0 if estrogen == "postmenopausal" else 0.0,
         estrogen_deficit_target=1.0 if estrogen in ("menopause", "postmenopausal", "ovariectomy") else 0.0,
         menopause_at_weeks=spec.get("menopause_after_years", 0.0) * WEEKS_PER_YEAR,
-        labels={"start_age": spec.get("start_age")},
     )
     return scenario, times
 
