@@ -67,3 +67,16 @@ class SyntheticData:
 @pytest.fixture
 def synthetic(tmp_path) -> SyntheticData:
     return SyntheticData(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory) -> Path:
+    """The tiny config run once to the end (shared by the end-to-end and fault tests)."""
+    from tests.e2e import HOSTILE, TINY, copy_project, run
+
+    project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    # a registry string that would run script if the report did not escape it
+    registry = project / "data/studies.yaml"
+    registry.write_text(registry.read_text().replace('caveats: "', f'caveats: "{HOSTILE} ', 1))
+    run(project, "--cores", "2", *TINY)
+    return project

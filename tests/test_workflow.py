@@ -1,49 +1,11 @@
 """End-to-end: the workflow on the tiny test config, in a scratch copy of the project."""
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-TINY = ["--configfile", ".test/config.yaml", "--replace-workflow-config"]
-TABLES = ["tiny/summary/parameters.csv", "tiny/summary/derived.csv", "tiny/summary/probabilities.csv",
-          "tiny/predict/bone_loss_bands.csv", "tiny/predict/coverage.csv", "tiny/diagnostics/parameters.csv",
-          "tiny/data/dataset.csv"]
-
-
-def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for name in ("Snakefile", "workflow", "data", "config", ".test"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, target / name)
-    return target
-
-
-def run(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([*SNAKEMAKE, *args], cwd=project, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
-
-
-HOSTILE = "<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
-    # a registry string that would run script if the report did not escape it
-    registry = project / "data/studies.yaml"
-    registry.write_text(registry.read_text().replace('caveats: "', f'caveats: "{HOSTILE} ', 1))
-    run(project, "--cores", "2", *TINY)
-    return project
+from tests.e2e import HOSTILE, SNAKEMAKE, TABLES, TINY, copy_project, run  # noqa: F401  (re-exported)
 
 
 def test_parameter_summary_is_complete_and_finite(finished_run):
@@ -80,7 +42,9 @@ def test_report_contains_the_parameter_table(finished_run):
     assert "Parameter credible intervals" in html
     assert f"{table.loc['menopause_loss', 'median']:.3g}" in html
     assert "Rude1998" in html and "https://pubmed.ncbi.nlm.nih.gov/9705567/" in html
-    assert "<script" not in html.lower()
+    # scripts: the inlined plotly library and one interactive curve figure per analysis, nothing else
+    assert html.lower().count("<script") == 1 + 2
+    assert HOSTILE not in html
 
 
 def test_report_escapes_strings_from_data(finished_run):
@@ -89,12 +53,47 @@ def test_report_escapes_strings_from_data(finished_run):
 
 
 def test_comparison_added_by_config_runs(finished_run):
-    table = pd.read_csv(finished_run / "results/comparisons/rat_only_vs_with_cohort.csv")
+    folder = finished_run / "results/comparisons/rat_only_vs_with_cohort"
+    table = pd.read_csv(folder / "loo.csv")
     assert set(table["analysis"]) == {"tiny", "tiny_rat"}
     assert table["elpd"].notna().all() and (table["n_observations"] > 0).all()
     assert table.loc[table["rank"] == 0, "elpd_diff"].iloc[0] == 0
+    agreement = pd.read_csv(folder / "agreement.csv")
+    assert {"slope[bone_mass,rat]", "mg_sufficiency_threshold"} <= set(agreement["parameter"])
+    assert agreement["overlap"].between(0, 1).all()
+    assert set(agreement["analysis_a"]) | set(agreement["analysis_b"]) == {"tiny", "tiny_rat"}
     html = (finished_run / "results/report.html").read_text()
-    assert "rat_only_vs_with_cohort" in html
+    assert "rat_only_vs_with_cohort" in html and "Posteriors of the shared parameters" in html
+
+
+def test_leave_one_study_out_predicts_each_study_from_the_others(finished_run):
+    held = pd.read_csv(finished_run / "results/tiny/loso/held_out.csv")
+    assert set(held["study_id"]) == {"Rude1998", "Sowers2010"}
+    assert (held["pi90_lower"] <= held["pi50_lower"]).all() and (held["pi50_upper"] <= held["pi90_upper"]).all()
+    assert held["pit"].between(0, 1).all() and held["lpd"].notna().all() and held["lpd_in_sample"].notna().all()
+    summary = pd.read_csv(finished_run / "results/tiny/loso/summary.csv").set_index("study_id")
+    for study, part in held.groupby("study_id"):
+        assert summary.loc[study, "n"] == len(part)
+        assert summary.loc[study, "coverage_90"] == pytest.approx(part["inside_90"].mean())
+        assert summary.loc[study, "elpd_loso"] == pytest.approx(part["lpd"].sum(), abs=1e-4)
+    html = (finished_run / "results/report.html").read_text()
+    assert 'id="loso"' in html
+
+
+def test_sbc_batches_combine_into_ranks_for_every_simulation(finished_run):
+    ranks = pd.read_csv(finished_run / "results/tiny_rat/sbc/ranks.csv")
+    assert sorted(ranks["simulation"].unique()) == [0, 1, 2, 3]
+    assert (ranks["rank"] >= 0).all() and (ranks["rank"] <= ranks["n_draws"]).all()
+    summary = pd.read_csv(finished_run / "results/tiny_rat/sbc/summary.csv")
+    assert (summary["simulations"] == 4).all() and summary["p_uniform"].between(0, 1).all()
+
+
+def test_prior_sensitivity_covers_parameters_and_conclusions(finished_run):
+    table = pd.read_csv(finished_run / "results/tiny/summary/sensitivity.csv")
+    assert {"parameter", "conclusion"} <= set(table["kind"])
+    assert {"mg_benefit_pp", "natural_loss_pp"} <= set(table["quantity"])
+    assert (table[["prior_sensitivity", "likelihood_sensitivity"]] >= 0).all().all()
+    assert set(table["diagnosis"]) <= {"ok", "potential prior-data conflict", "potential strong prior / weak likelihood"}
 
 
 def test_predictive_checks_hold_prior_and_loo_pit(finished_run):

@@ -25,6 +25,10 @@ def check_references(config: dict) -> None:
         for analysis in spec["analyses"]:
             if analysis not in config["analyses"]:
                 problems.append(f"comparisons.{name}.analyses: '{analysis}' is not an analysis {sorted(config['analyses'])}")
+    for section in ("loso", "sbc"):
+        for analysis in config.get(section, {}).get("analyses", []):
+            if analysis not in config["analyses"]:
+                problems.append(f"{section}.analyses: '{analysis}' is not an analysis {sorted(config['analyses'])}")
     claim = config["claim"]
     if claim["analysis"] not in config["analyses"]:
         problems.append(f"claim.analysis: '{claim['analysis']}' is not an analysis {sorted(config['analyses'])}")

@@ -23,6 +23,7 @@ from mgbone.reports import figures
 from mgbone.reports.predictions import (
     claim_check, contrast_predictive, coverage_table, derived_quantities, scenario_predictions,
 )
+from mgbone.reports.study_curves import observed_points, predicted_curves
 from mgbone.reports.summaries import parameter_summary
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,8 @@ def requirement(config: dict) -> float:
     return float(vocab.species_requirement["human_female"]["value"])
 
 
-def predict(config: dict, analysis: str, posterior_nc, diagnostics_json, predictions_csv, curves_png,
-            predictive_csv, coverage_csv, ppc_png) -> None:
+def predict(config: dict, analysis: str, posterior_nc, diagnostics_json, dataset_csv, groups_csv, predictions_csv,
+            curves_png, predictive_csv, coverage_csv, ppc_png, study_curves_csv, study_curves_png) -> None:
     tree = load_posterior(posterior_nc)
     model = get_model(config["analyses"][analysis]["model"])
     warning = gate_warning(diagnostics_json)
@@ -166,6 +167,13 @@ def predict(config: dict, analysis: str, posterior_nc, diagnostics_json, predict
     write_csv(predictive_csv, predictive)
     write_csv(coverage_csv, coverage_table(predictive))
     figures.predictive_check(predictive, ppc_png, f"{analysis}: observed contrasts vs posterior predictive")
+    obs = observations(config, read_dataset(dataset_csv), read_dataset(groups_csv))
+    curves = predicted_curves(model, obs, tree["posterior"].dataset, stable_seed(config["seed"], analysis, "curves"))
+    curves["gate_passed"] = warning is None
+    write_csv(study_curves_csv, curves)
+    figures.study_curves(curves, observed_points(model.fits(obs).contrasts, curves), study_curves_png,
+                         f"{analysis}: each study's predicted time course (credible bands of the mean, 50/90/95%) "
+                         "and its observations", warning)
 
 
 # -- summarize -------------------------------------------------------------------------------------
@@ -207,12 +215,124 @@ def summarize(config: dict, analysis: str, posterior_nc, diagnostics_json, summa
 
 
 # -- compare ---------------------------------------------------------------------------------------
-def compare(analyses: list[str], posteriors: list, comparison_csv) -> None:
+def compare(analyses: list[str], posteriors: list, loo_csv, agreement_csv, agreement_png) -> None:
+    """PSIS-LOO on the observations the analyses share, and agreement of the parameters they share."""
+    from mgbone.reports.agreement import agreement_table, parameter_elements
     from mgbone.reports.comparisons import loo_comparison
 
     trees = {name: load_posterior(path) for name, path in zip(analyses, posteriors, strict=True)}
-    table = loo_comparison(trees)
-    for row in table.itertuples():
-        log.info("%s: elpd %.2f (se %.2f), diff %.2f (se %.2f)%s", row.analysis, row.elpd, row.se, row.elpd_diff,
-                 row.dse, f"; {row.warning}" if row.warning else "")
-    write_csv(comparison_csv, table)
+    try:
+        table = loo_comparison(trees)
+        for row in table.itertuples():
+            log.info("%s: elpd %.2f (se %.2f), diff %.2f (se %.2f)%s", row.analysis, row.elpd, row.se, row.elpd_diff,
+                     row.dse, f"; {row.warning}" if row.warning else "")
+    except ValueError as error:  # disjoint study sets: nothing to compare by LOO, say so in the table
+        log.info("no LOO comparison: %s", error)
+        table = pd.DataFrame([{"analysis": name, "warning": str(error)} for name in analyses])
+    write_csv(loo_csv, table)
+    agreement = agreement_table(trees)
+    for row in agreement.itertuples():
+        log.info("%s, %s vs %s: overlap %.2f, %s", row.parameter, row.analysis_a, row.analysis_b, row.overlap,
+                 row.verdict)
+    write_csv(agreement_csv, agreement)
+    draws = {name: parameter_elements(tree["posterior"].dataset) for name, tree in trees.items()}
+    shown = list(dict.fromkeys(agreement["parameter"]))[:24]
+    figures.agreement_plot(draws, shown, agreement_png, "posteriors of the shared parameters, by analysis")
+
+
+# -- leave one study out ---------------------------------------------------------------------------
+def loso_fold(config: dict, analysis: str, study: str, dataset_csv, groups_csv, held_out_csv, threads: int = 1) -> None:
+    """Refit the analysis without one study and predict that study's observations."""
+    from mgbone.inference.holdout import held_out_predictive, without_study
+
+    spec = config["analyses"][analysis]
+    model = get_model(spec["model"])
+    obs = model.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
+    if study not in set(obs.contrasts["study_id"]):
+        log.info("%s has no observations %s fits: nothing to predict", study, model.name)
+        write_csv(held_out_csv, pd.DataFrame(columns=["study_id", "outcome", "y", "lpd"]))
+        return
+    train = model.fits(without_study(obs, study))
+    settings = SamplerSettings.from_config({**sampler_settings(config, analysis).__dict__,
+                                            **config.get("loso", {}).get("sampler", {})})
+    seed = stable_seed(config["seed"], analysis, "loso", study)
+    log.info("LOSO %s: fitting %s without %s (%d of %d contrasts, seed %d)", analysis, model.name, study,
+             train.n, obs.n, seed)
+    tree, timings = run_sampler(model.build(train), settings, seed, cores=threads)
+    divergences = int(tree["sample_stats"]["diverging"].sum())
+    held = held_out_predictive(model, obs, tree["posterior"].dataset, study, seed + 3)
+    held["fold_divergences"] = divergences
+    held["fold_sampling_s"] = round(timings["sampling_s"], 1)
+    write_csv(held_out_csv, held)
+
+
+def loso_summarize(analysis: str, fold_csvs: list, posterior_nc, held_out_csv, summary_csv, loso_png) -> None:
+    """All folds in one table, each study's elpd without vs with itself, and the figure."""
+    from mgbone.inference.holdout import loso_summary
+    from mgbone.reports.comparisons import contrast_keys
+
+    folds = [read_dataset(p) for p in fold_csvs]
+    held = pd.concat([f for f in folds if not f.empty], ignore_index=True)
+    tree = load_posterior(posterior_nc)
+    ll = tree["log_likelihood"]["y"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+    lpd = dict(zip(contrast_keys(tree), np.logaddexp.reduce(ll, axis=0) - np.log(ll.shape[0]), strict=True))
+    keys = [(s, o, r, round(float(t), 6)) for s, o, r, t in
+            zip(held["study_id"], held["outcome"], held["source_rows"], held["time_weeks"], strict=True)]
+    held["lpd_in_sample"] = [lpd.get(k, np.nan) for k in keys]
+    write_csv(held_out_csv, held)
+    summary = loso_summary(held)
+    write_csv(summary_csv, summary)
+    figures.loso_plot(held, loso_png, f"{analysis}: each study predicted by the others (leave one study out)")
+
+
+# -- prior sensitivity -----------------------------------------------------------------------------
+def sensitivity(config: dict, analysis: str, dataset_csv, groups_csv, posterior_nc, sensitivity_csv) -> None:
+    """Power-scaling sensitivity of the parameters and of the conclusions (claim quantities)."""
+    from mgbone.inference.sensitivity import power_scaling
+    from mgbone.reports.predictions import claim_draws
+
+    model_def = get_model(config["analyses"][analysis]["model"])
+    obs = model_def.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
+    tree = load_posterior(posterior_nc)
+    _, bone, times = scenario_predictions(model_def, tree["posterior"].dataset, config["scenarios"],
+                                          requirement(config), stable_seed(config["seed"], analysis, "predict"))
+    conclusions = claim_draws(bone, times, config["claim"]) if _claim_scenarios_present(config, bone) else {}
+    table = power_scaling(tree, model_def.build(obs), conclusions,
+                          threshold=config.get("sensitivity", {}).get("threshold", 0.05))
+    for row in table[table["diagnosis"] != "ok"].itertuples():
+        log.info("%s %s: prior %.3f, likelihood %.3f: %s", row.kind, row.quantity, row.prior_sensitivity,
+                 row.likelihood_sensitivity, row.diagnosis)
+    write_csv(sensitivity_csv, table)
+
+
+def _claim_scenarios_present(config: dict, bone: dict) -> bool:
+    return config["claim"]["low_intake"] in bone and config["claim"]["supplemented"] in bone
+
+
+# -- simulation-based calibration ------------------------------------------------------------------
+def sbc_batch(config: dict, analysis: str, batch: int, dataset_csv, groups_csv, ranks_csv) -> None:
+    """One batch of SBC simulations on the design of an analysis's studies (SYNTHETIC data)."""
+    from mgbone.inference.calibration import sbc_simulations
+
+    spec = config["sbc"]
+    model_def = get_model(config["analyses"][analysis]["model"])
+    obs = model_def.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
+    settings = SamplerSettings.from_config({**SamplerSettings().__dict__, **spec.get("sampler", {})})
+    first = batch * spec["per_job"]
+    indices = range(first, min(first + spec["per_job"], spec["simulations"]))
+    log.info("SBC %s (%s): simulations %d-%d of %d", analysis, model_def.name, indices.start, indices.stop - 1,
+             spec["simulations"])
+    ranks = sbc_simulations(model_def.build(obs), indices, settings,
+                            lambda i: stable_seed(config["seed"], analysis, "sbc", str(i)))
+    write_csv(ranks_csv, ranks)
+
+
+def sbc_combine(analysis: str, batch_csvs: list, ranks_csv, summary_csv, histogram_png) -> None:
+    from mgbone.inference.calibration import sbc_summary
+
+    ranks = pd.concat([read_dataset(p) for p in batch_csvs], ignore_index=True).sort_values(["simulation", "parameter"])
+    write_csv(ranks_csv, ranks)
+    summary = sbc_summary(ranks)
+    write_csv(summary_csv, summary)
+    figures.sbc_histograms(ranks, histogram_png, f"{analysis}: SBC rank histograms, "
+                           f"{ranks['simulation'].nunique()} simulations (flat = calibrated)")

@@ -4,6 +4,7 @@ from snakemake.utils import min_version, validate
 
 from mgbone.config import check_references
 from mgbone.data import load_registry
+from mgbone.steps import selected_studies
 
 min_version("9.0")
 
@@ -12,11 +13,15 @@ check_references(config)
 
 ANALYSES = sorted(config["analyses"])
 COMPARISONS = sorted(config.get("comparisons", {}))
+LOSO_ANALYSES = sorted(config.get("loso", {}).get("analyses", []))
+SBC_ANALYSES = sorted(config.get("sbc", {}).get("analyses", []))
 
 
 wildcard_constraints:
     analysis="|".join(ANALYSES),
     comparison="|".join(COMPARISONS) if COMPARISONS else "no-comparisons",
+    study="[A-Za-z0-9_-]+",
+    batch="[0-9]+",
 
 
 def registry_path():
@@ -58,8 +63,35 @@ def analysis_outputs(kind):
         "curves": "results/{analysis}/predict/curves.png",
         "ppc": "results/{analysis}/predict/predictive_check.png",
         "coverage": "results/{analysis}/predict/coverage.csv",
+        "sensitivity": "results/{analysis}/summary/sensitivity.csv",
+        "bands": "results/{analysis}/predict/bone_loss_bands.csv",
+        "study_curves": "results/{analysis}/predict/study_curves.png",
     }
     return expand(patterns[kind], analysis=ANALYSES)
+
+
+def comparison_outputs(kind):
+    return expand(
+        "results/comparisons/{comparison}/{kind}", comparison=COMPARISONS, kind=kind
+    )
+
+
+def loso_folds(wildcards):
+    return expand(
+        "results/{analysis}/loso/folds/{study}.csv",
+        analysis=wildcards.analysis,
+        study=selected_studies(config, wildcards.analysis),
+    )
+
+
+def sbc_batches(wildcards):
+    spec = config["sbc"]
+    batches = -(-spec["simulations"] // spec["per_job"])  # ceiling division
+    return expand(
+        "results/{analysis}/sbc/batches/{batch}.csv",
+        analysis=wildcards.analysis,
+        batch=range(batches),
+    )
 
 
 def comparison_analyses(wildcards):

@@ -2,11 +2,23 @@ rule compare:
     input:
         comparison_posteriors,
     output:
-        report(
-            "results/comparisons/{comparison}.csv",
+        loo=report(
+            "results/comparisons/{comparison}/loo.csv",
             caption="../report/compare.rst",
             category="Comparisons",
-            labels={"comparison": "{comparison}"},
+            labels={"comparison": "{comparison}", "table": "PSIS-LOO"},
+        ),
+        agreement=report(
+            "results/comparisons/{comparison}/agreement.csv",
+            caption="../report/agreement.rst",
+            category="Comparisons",
+            labels={"comparison": "{comparison}", "table": "parameter agreement"},
+        ),
+        figure=report(
+            "results/comparisons/{comparison}/agreement.png",
+            caption="../report/agreement.rst",
+            category="Comparisons",
+            labels={"comparison": "{comparison}", "figure": "overlaid posteriors"},
         ),
     log:
         "results/logs/comparisons/{comparison}.log",

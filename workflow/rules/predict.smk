@@ -2,6 +2,8 @@ rule predict:
     input:
         posterior="results/{analysis}/fit/posterior.nc",
         diagnostics="results/{analysis}/diagnostics/diagnostics.json",
+        dataset="results/{analysis}/data/dataset.csv",
+        groups="results/{analysis}/data/reference_groups.csv",
     output:
         predictions=report(
             "results/{analysis}/predict/bone_loss_bands.csv",
@@ -17,6 +19,13 @@ rule predict:
         ),
         predictive="results/{analysis}/predict/predictive_check.csv",
         coverage="results/{analysis}/predict/coverage.csv",
+        study_curves="results/{analysis}/predict/study_curves.csv",
+        study_curves_png=report(
+            "results/{analysis}/predict/study_curves.png",
+            caption="../report/study_curves.rst",
+            category="Predictions",
+            labels={"analysis": "{analysis}", "figure": "study time courses"},
+        ),
         ppc=report(
             "results/{analysis}/predict/predictive_check.png",
             caption="../report/ppc.rst",

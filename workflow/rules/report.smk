@@ -13,9 +13,21 @@ rule report:
         coverage=analysis_outputs("coverage"),
         overview=expand("results/{analysis}/data/overview.png", analysis=ANALYSES[0]),
         manifest=expand("results/{analysis}/data/manifest.json", analysis=ANALYSES[0]),
-        comparisons=expand(
-            "results/comparisons/{comparison}.csv", comparison=COMPARISONS
+        sensitivity=analysis_outputs("sensitivity"),
+        bands=analysis_outputs("bands"),
+        study_curves=analysis_outputs("study_curves"),
+        comparison_loo=comparison_outputs("loo.csv"),
+        comparison_agreement=comparison_outputs("agreement.csv"),
+        comparison_figure=comparison_outputs("agreement.png"),
+        loso_summary=expand(
+            "results/{analysis}/loso/summary.csv", analysis=LOSO_ANALYSES
         ),
+        loso_held_out=expand(
+            "results/{analysis}/loso/held_out.csv", analysis=LOSO_ANALYSES
+        ),
+        loso_figure=expand("results/{analysis}/loso/loso.png", analysis=LOSO_ANALYSES),
+        sbc_summary=expand("results/{analysis}/sbc/summary.csv", analysis=SBC_ANALYSES),
+        sbc_figure=expand("results/{analysis}/sbc/ranks.png", analysis=SBC_ANALYSES),
     output:
         "results/report.html",
     log:
@@ -27,6 +39,8 @@ rule report:
     params:
         analyses=ANALYSES,
         comparisons=COMPARISONS,
+        loso=LOSO_ANALYSES,
+        sbc=SBC_ANALYSES,
         configfiles=workflow.configfiles,
     script:
         "../scripts/report.py"

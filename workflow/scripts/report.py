@@ -5,14 +5,19 @@ from pathlib import Path
 from mgbone.io import write_text
 from mgbone.logs import setup_logging
 from mgbone.reports.html import render_report
+from mgbone.reports.partial import PARTIAL_REPORT
 
 setup_logging(snakemake.log[0])
-inputs = snakemake.input
+inputs, params = snakemake.input, snakemake.params
 kinds = ["dataset", "fit_info", "diagnostics", "rank", "summary", "derived", "probabilities", "claim", "curves",
-         "ppc", "coverage"]
-analyses = {name: {kind: getattr(inputs, kind)[i] for kind in kinds} for i, name in enumerate(snakemake.params.analyses)}
-config_text = "".join(Path(p).read_text(encoding="utf-8") for p in snakemake.params.configfiles)
-comparisons = dict(zip(snakemake.params.comparisons, inputs.comparisons, strict=True))
+         "ppc", "coverage", "sensitivity", "bands", "study_curves"]
+analyses = {name: {kind: getattr(inputs, kind)[i] for kind in kinds} for i, name in enumerate(params.analyses)}
+config_text = "".join(Path(p).read_text(encoding="utf-8") for p in params.configfiles)
+comparisons = {name: {"loo": inputs.comparison_loo[i], "agreement": inputs.comparison_agreement[i],
+                      "figure": inputs.comparison_figure[i]} for i, name in enumerate(params.comparisons)}
+loso = {name: {"summary": inputs.loso_summary[i], "figure": inputs.loso_figure[i]} for i, name in enumerate(params.loso)}
+sbc = {name: {"summary": inputs.sbc_summary[i], "figure": inputs.sbc_figure[i]} for i, name in enumerate(params.sbc)}
 html = render_report(snakemake.config, config_text, analyses, inputs.overview[0], inputs.manifest[0],
-                     list(inputs.dataset), Path.cwd(), comparisons=comparisons)
+                     list(inputs.dataset), Path.cwd(), comparisons=comparisons, loso=loso, sbc=sbc)
 write_text(snakemake.output[0], html)
+Path(PARTIAL_REPORT).unlink(missing_ok=True)  # a complete report supersedes the page of a failed run

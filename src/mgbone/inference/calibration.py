@@ -61,21 +61,44 @@ def rank_uniformity(ranks: np.ndarray, n_draws: int, bins: int = 10) -> float:
     return float(chisquare(counts).pvalue)
 
 
+def sbc_simulations(model: pm.Model, indices, settings: SamplerSettings, seed_of) -> pd.DataFrame:
+    """Ranks of the true values among posterior draws for the given simulation indices. Each
+    simulation's seed depends only on its index (`seed_of(i)`), so batching does not change results."""
+    tables = []
+    for i in indices:
+        truth, tree = recover(model, settings, seed_of(i))
+        # about 100 draws in all, so ranks are close to independent despite autocorrelation
+        table = coverage(truth, tree, prob=0.9, thin=max(1, settings.draws * settings.chains // 100))
+        table.insert(0, "simulation", i)
+        table["divergences"] = int(tree["sample_stats"]["diverging"].sum())
+        tables.append(table)
+        print(f"SBC: simulation {i} done ({len(tables)}/{len(indices)} in this batch)", flush=True)
+    return pd.concat(tables, ignore_index=True)
+
+
+def sbc_summary(ranks: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter: chi-square uniformity p-value of the ranks and the 90% interval coverage."""
+    rows = []
+    for name, part in ranks.groupby("parameter", sort=True):
+        rows.append({"parameter": name, "simulations": len(part),
+                     "p_uniform": rank_uniformity(part["rank"].to_numpy(), int(part["n_draws"].iloc[0])),
+                     "coverage_90": float(part["covered"].mean())})
+    return pd.DataFrame(rows)
+
+
 def run_sbc(model_name: str, n_simulations: int, out_dir, settings: SamplerSettings, seed: int = 2026) -> pd.DataFrame:
-    """Simulation-based calibration on the default design: ranks of the true values among posterior
-    draws (thinned to ~100 so ranks are near-independent), a rank table, uniformity p-values and a figure."""
+    """Simulation-based calibration on the default design, in one process (the workflow's `sbc`
+    target runs the same simulations as parallel batch jobs)."""
     from pathlib import Path
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import yaml
 
     from mgbone.data import load_selection
+    from mgbone.inference.seeds import stable_seed
     from mgbone.io import write_csv
     from mgbone.models import get_model
     from mgbone.models.observations import build_observations
+    from mgbone.reports import figures
 
     root = Path(__file__).resolve().parents[3]
     config = yaml.safe_load((root / "config/config.yaml").read_text())
@@ -85,32 +108,12 @@ def run_sbc(model_name: str, n_simulations: int, out_dir, settings: SamplerSetti
     model = model_def.build(model_def.fits(obs))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = []
-    for i in range(n_simulations):
-        truth, tree = recover(model, settings, seed + i)
-        # about 100 draws in all, so ranks are close to independent despite autocorrelation
-        table = coverage(truth, tree, prob=0.9, thin=max(1, settings.draws * settings.chains // 100))
-        table["simulation"] = i
-        table["divergences"] = int(tree["sample_stats"]["diverging"].sum())
-        tables.append(table)
-        print(f"SBC {model_name}: simulation {i + 1}/{n_simulations} done", flush=True)
-    ranks = pd.concat(tables, ignore_index=True)
+    ranks = sbc_simulations(model, range(n_simulations), settings, lambda i: stable_seed(seed, model_name, "sbc", str(i)))
     write_csv(out_dir / f"sbc_{model_name}_ranks.csv", ranks)
-    summary = ranks.groupby("parameter").apply(
-        lambda t: pd.Series({"p_uniform": rank_uniformity(t["rank"].to_numpy(), int(t["n_draws"].iloc[0])),
-                             "coverage_90": t["covered"].mean()}), include_groups=False).reset_index()
+    summary = sbc_summary(ranks)
     write_csv(out_dir / f"sbc_{model_name}_summary.csv", summary)
-    params = summary["parameter"].tolist()
-    fig, axes = plt.subplots((len(params) + 3) // 4, 4, figsize=(14, 2.4 * ((len(params) + 3) // 4)), squeeze=False)
-    for ax, name in zip(axes.ravel(), params, strict=False):
-        part = ranks[ranks["parameter"] == name]
-        ax.hist(part["rank"] / part["n_draws"], bins=10, range=(0, 1), color="C0", alpha=0.8)
-        ax.axhline(len(part) / 10, color="black", lw=0.8)
-        ax.set_title(name, fontsize=8)
-    for ax in axes.ravel()[len(params):]:
-        ax.axis("off")
-    fig.suptitle(f"SBC rank histograms, {model_name}, {n_simulations} simulations (flat = calibrated)")
-    fig.savefig(out_dir / f"sbc_{model_name}.png", dpi=90, bbox_inches="tight")
+    figures.sbc_histograms(ranks, out_dir / f"sbc_{model_name}.png",
+               f"SBC rank histograms, {model_name}, {n_simulations} simulations (flat = calibrated)")
     return summary
 
 

@@ -37,6 +37,7 @@ OUTCOME_QUANTITY = {
     "bmd_femoral_neck": "bone_mass",
     "bmd_whole_body": "bone_mass",
     "bmd_femur": "bone_mass",
+    "bmd_forearm": "bone_mass",
     "pth": "pth",
     "calcitriol": "calcitriol",
     "serum_ca": "calcium",

@@ -103,3 +103,97 @@ def rank_plot(tree, var_names: list[str], path: str | Path) -> None:
     with atomic_path(path) as tmp:
         pc.savefig(tmp, format="png", dpi=80)
     plt.close("all")
+
+
+def agreement_plot(draws: dict[str, dict[str, np.ndarray]], parameters: list[str], path: str | Path, title: str) -> None:
+    """Overlaid posterior densities of shared parameters, one line per analysis (log scale for positive ones)."""
+    from scipy.stats import gaussian_kde
+
+    cols = 4
+    rows = max(1, (len(parameters) + cols - 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.4 * rows), squeeze=False)
+    for ax, name in zip(axes.ravel(), parameters, strict=False):
+        series = {a: d[name] for a, d in draws.items() if name in d}
+        positive = all(np.all(v > 0) for v in series.values())
+        for k, (analysis, values) in enumerate(series.items()):
+            x = np.log10(values) if positive else values
+            if np.ptp(x) == 0:
+                continue
+            grid = np.linspace(x.min(), x.max(), 200)
+            ax.plot(grid, gaussian_kde(x)(grid), color=f"C{k}", label=analysis)
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("log10 value" if positive else "value", fontsize=7)
+        ax.set_yticks([])
+    for ax in axes.ravel()[len(parameters):]:
+        ax.axis("off")
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def loso_plot(held_out: pd.DataFrame, path: str | Path, title: str) -> None:
+    """Each study's observations against what the other studies predicted for them (90%/50% intervals)."""
+    p = held_out.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.28 * len(p) + 1.8))
+    y = np.arange(len(p))[::-1]
+    ax.hlines(y, p["pi90_lower"], p["pi90_upper"], color="C1", alpha=0.35, lw=6, label="90% predicted without the study")
+    ax.hlines(y, p["pi50_lower"], p["pi50_upper"], color="C1", lw=6, label="50%")
+    ax.errorbar(p["y"], y, xerr=1.96 * p["se"].fillna(0), fmt="o", color="black", ms=4, label="observed")
+    ax.set_yticks(y, [f"{s} · {o} · {t:.0f} wk" for s, o, t in zip(p["study_id"], p["outcome"], p["time_weeks"], strict=True)],
+                  fontsize=7)
+    ax.axvline(0, color="grey", lw=0.6)
+    ax.set_xlabel("log ratio (target / reference)")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def sbc_histograms(ranks: pd.DataFrame, path: str | Path, title: str) -> None:
+    """Rank histograms of simulation-based calibration, one panel per parameter (flat = calibrated)."""
+    params = sorted(ranks["parameter"].unique())
+    rows = max(1, (len(params) + 3) // 4)
+    fig, axes = plt.subplots(rows, 4, figsize=(14, 2.4 * rows), squeeze=False)
+    for ax, name in zip(axes.ravel(), params, strict=False):
+        part = ranks[ranks["parameter"] == name]
+        ax.hist(part["rank"] / part["n_draws"], bins=10, range=(0, 1), color="C0", alpha=0.8)
+        ax.axhline(len(part) / 10, color="black", lw=0.8)
+        ax.set_title(name, fontsize=8)
+    for ax in axes.ravel()[len(params):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def study_curves(curves: pd.DataFrame, observed: pd.DataFrame, path: str | Path, title: str,
+                 warning: str | None = None) -> None:
+    """One panel per study and outcome: predicted contrast over time (50/90/95% bands) and the observations."""
+    panels = list(curves.groupby(["study_id", "outcome"], sort=True))
+    cols = 3
+    rows = max(1, (len(panels) + cols - 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.1 * rows), squeeze=False)
+    for ax, ((study, outcome), part) in zip(axes.ravel(), panels, strict=False):
+        for k, (_, curve) in enumerate(part.groupby(["target_group", "reference_group", "kind"], sort=True)):
+            x = curve["time_weeks"] / 52.18
+            for lo, hi, alpha, _ in BAND_ALPHAS:
+                ax.fill_between(x, curve[lo], curve[hi], color=f"C{k}", alpha=alpha, lw=0)
+            ax.plot(x, curve["q50"], color=f"C{k}", lw=1)
+            keys = curve.iloc[0]
+            points = observed[(observed["study_id"] == study) & (observed["outcome"] == outcome)
+                              & (observed["target_group"] == keys["target_group"])
+                              & (observed["reference_group"] == keys["reference_group"])
+                              & (observed["kind"] == keys["kind"])]
+            ax.errorbar(points["time_weeks"] / 52.18, points["observed_pct"],
+                        yerr=[points["observed_pct"] - points["observed_lower_pct"],
+                              points["observed_upper_pct"] - points["observed_pct"]],
+                        fmt="o", color="black", ms=4, capsize=2)
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_title(f"{study} · {outcome}", fontsize=9)
+        ax.set_xlabel("years", fontsize=8)
+        ax.set_ylabel("% vs reference", fontsize=8)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(title + (f"\n{warning}" if warning else ""), color="darkred" if warning else "black")
+    fig.tight_layout()
+    _save(fig, path)

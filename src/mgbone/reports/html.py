@@ -11,6 +11,7 @@ import pandas as pd
 
 from mgbone.data import load_registry
 from mgbone.models import get_model
+from mgbone.reports import interactive
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUMMARY_COLUMNS = ["quantity", "mean", "sd", "median", "eti90_lower", "eti90_upper", "eti95_lower", "eti95_upper",
@@ -48,6 +49,13 @@ def study_links(entry: dict) -> list[tuple[str, str]]:
     return links
 
 
+def read_table(path) -> list[dict]:
+    """CSV rows as dicts; an empty file (header only or nothing) gives no rows."""
+    if Path(path).stat().st_size <= 1:
+        return []
+    return pd.read_csv(path, keep_default_na=False, na_values=[""]).to_dict("records")
+
+
 def analysis_context(config: dict, name: str, files: dict) -> dict:
     model = get_model(config["analyses"][name]["model"])
     diagnostics = json.loads(Path(files["diagnostics"]).read_text())
@@ -68,13 +76,19 @@ def analysis_context(config: dict, name: str, files: dict) -> dict:
         "claim": json.loads(Path(files["claim"]).read_text()),
         "curves": data_uri(files["curves"]),
         "ppc": data_uri(files["ppc"]),
+        "study_curves": data_uri(files["study_curves"]),
         "rank": data_uri(files["rank"]),
         "studies": sorted(pd.read_csv(files["dataset"])["study_id"].unique()),
+        "sensitivity": read_table(files["sensitivity"]),
+        "curves_interactive": interactive.bone_curves(pd.read_csv(files["bands"]), f"curves-{name}",
+                                                      f"{name}: predicted bone mass (hover for bands; drag to zoom)"),
     }
 
 
 def render_report(config: dict, config_text: str, analyses: dict[str, dict], overview_png, manifest_json,
-                  dataset_csvs: list, root: Path, comparisons: dict | None = None) -> str:
+                  dataset_csvs: list, root: Path, comparisons: dict | None = None, loso: dict | None = None,
+                  sbc: dict | None = None) -> str:
+    """`comparisons`: name -> {loo, agreement, figure} paths; `loso` and `sbc`: analysis -> {summary, figure}."""
     registry = load_registry(Path(config["data_dir"]) / "studies.yaml")
     manifest = json.loads(Path(manifest_json).read_text())
     dataset = pd.concat([pd.read_csv(p) for p in dataset_csvs]).drop_duplicates(["source_file", "source_row"])
@@ -86,8 +100,12 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         studies.append({"id": study_id, "entry": entry, "links": study_links(entry),
                         "outcomes": ", ".join(f"{o} ({n})" for o, n in zip(per_outcome["outcome"], per_outcome["n"], strict=True))})
     contexts = [analysis_context(config, name, files) for name, files in analyses.items()]
-    comparison_tables = {name: pd.read_csv(path, keep_default_na=False).to_dict("records")
-                         for name, path in (comparisons or {}).items()}
+    comparison_sections = {name: {"analyses": config["comparisons"][name]["analyses"], "loo": read_table(paths["loo"]),
+                                  "agreement": read_table(paths["agreement"]), "figure": data_uri(paths["figure"])}
+                           for name, paths in (comparisons or {}).items()}
+    extras = {kind: {name: {"summary": read_table(paths["summary"]), "figure": data_uri(paths["figure"])}
+                     for name, paths in (given or {}).items()}
+              for kind, given in (("loso", loso), ("sbc", sbc))}
     headline = next((a for a in contexts if a["name"] == config["claim"]["analysis"]), contexts[0])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
@@ -106,5 +124,9 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         commit=git_commit(root),
         css=(TEMPLATES / "report.css").read_text(),
         n_rows=len(dataset),
-        comparisons=comparison_tables,
+        comparisons=comparison_sections,
+        loso=extras["loso"],
+        sbc=extras["sbc"],
+        plotly_js=interactive.plotly_library(),
+        prior_threshold=config.get("sensitivity", {}).get("threshold", 0.05),
     )

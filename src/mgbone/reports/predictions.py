@@ -86,21 +86,26 @@ def derived_quantities(bone: dict, times_of: dict, config: dict) -> tuple[pd.Dat
     return draws_summary(draws) if draws else pd.DataFrame(), pd.DataFrame(probabilities)
 
 
-def claim_check(bone: dict, times_of: dict, claim: dict, drug_effect: dict, rng: np.random.Generator) -> dict:
-    """The 'magic bullet' claim against the posterior: Mg benefit vs natural loss and vs a drug."""
+def claim_draws(bone: dict, times_of: dict, claim: dict, drug_years: float | None = None) -> dict[str, np.ndarray]:
+    """Per-draw quantities behind the claim: Mg benefit and natural loss at the horizon (pp of baseline)."""
     supplemented, low = bone[claim["supplemented"]], bone[claim["low_intake"]]
     t = times_of[claim["low_intake"]]
-    out = {"horizon_years": claim["horizon_years"], "drug": drug_effect}
     i = _at(t, claim["horizon_years"])
-    benefit = supplemented[:, i] - low[:, i]
-    natural_loss = 100.0 - low[:, i]
-    j = _at(t, drug_effect["years"])
-    benefit_at_drug = supplemented[:, j] - low[:, j]
+    out = {"mg_benefit_pp": supplemented[:, i] - low[:, i], "natural_loss_pp": 100.0 - low[:, i]}
+    if drug_years is not None:
+        j = _at(t, drug_years)
+        out["mg_benefit_at_drug_horizon_pp"] = supplemented[:, j] - low[:, j]
+    return out
+
+
+def claim_check(bone: dict, times_of: dict, claim: dict, drug_effect: dict, rng: np.random.Generator) -> dict:
+    """The 'magic bullet' claim against the posterior: Mg benefit vs natural loss and vs a drug."""
+    draws = claim_draws(bone, times_of, claim, drug_effect["years"])
+    benefit, natural_loss = draws["mg_benefit_pp"], draws["natural_loss_pp"]
     drug = rng.normal(drug_effect["difference_pp"], drug_effect["se_pp"], size=benefit.size)
-    summary = draws_summary({"mg_benefit_pp": benefit, "natural_loss_pp": natural_loss,
-                             "mg_benefit_at_drug_horizon_pp": benefit_at_drug, "drug_benefit_pp": drug})
-    out["summary"] = summary.to_dict("records")
-    out["p_mg_benefit_ge_drug"] = float(np.mean(benefit_at_drug >= drug))
+    summary = draws_summary({**draws, "drug_benefit_pp": drug})
+    out = {"horizon_years": claim["horizon_years"], "drug": drug_effect, "summary": summary.to_dict("records")}
+    out["p_mg_benefit_ge_drug"] = float(np.mean(draws["mg_benefit_at_drug_horizon_pp"] >= drug))
     out["p_mg_halves_loss"] = float(np.mean(benefit >= 0.5 * natural_loss))
     out["p_mg_benefit_positive"] = float(np.mean(benefit > 0))
     return out

@@ -1,0 +1,93 @@
+"""Leave-one-study-out (LOSO): refit without a study, then predict that study's observations.
+
+PSIS-LOO leaves out one contrast at a time, and its Pareto k warns when that is unreliable; what
+a reader of this evidence asks is different: "could the other studies have predicted this one?".
+The held-out study enters the predictions as a new study would: its study-level effects, and any
+parameter the remaining studies do not inform (a species or outcome only it reports), are drawn
+from their priors.
+"""
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+from scipy.special import logsumexp
+
+from mgbone.models.observations import ObservationSet
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+def without_study(obs: ObservationSet, study: str) -> ObservationSet:
+    """The observations of every other study (groups are pruned by the model's `fits`)."""
+    contrasts = obs.contrasts[obs.contrasts["study_id"] != study].reset_index(drop=True)
+    if contrasts.empty:
+        raise ValueError(f"leaving out {study} leaves no observations to fit")
+    return ObservationSet(groups=obs.groups, contrasts=contrasts, unfitted=obs.unfitted)
+
+
+def transfer_posterior(model: pm.Model, posterior: xr.Dataset, seed: int) -> xr.Dataset:
+    """Draws of every free variable of `model`: from `posterior` where it has the same name and
+    coordinate label, from the prior (with `model`'s own structure) where it does not."""
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    names = [rv.name for rv in model.free_RVs]
+    prior = pm.draw([model[n] for n in names], draws=chains * draws, random_seed=seed)
+    out = {}
+    for name, values in zip(names, prior, strict=True):
+        dims = model.named_vars_to_dims.get(name, ())
+        values = np.asarray(values, float).reshape(chains, draws, *np.shape(values)[1:])
+        coords = {d: list(model.coords[d]) for d in dims}
+        arr = xr.DataArray(values, dims=(*SAMPLE_DIMS, *dims), coords={**coords, "chain": posterior["chain"],
+                                                                       "draw": posterior["draw"]})
+        if name in posterior:
+            source = posterior[name]
+            if not dims:
+                arr = source.astype(float).copy()
+            elif set(source.dims) == {*SAMPLE_DIMS, *dims}:
+                # copy the labels the fit has on every dim; the others keep their prior draws
+                known = {d: [label for label in coords[d] if label in set(source[d].values)] for d in dims}
+                if all(known.values()):
+                    arr.loc[known] = source.sel(known).transpose(*SAMPLE_DIMS, *dims).to_numpy()
+        out[name] = arr
+    return xr.Dataset(out)
+
+
+def held_out_predictive(model_def, full_obs: ObservationSet, train_posterior: xr.Dataset, study: str,
+                        seed: int) -> pd.DataFrame:
+    """Predictive intervals, PIT and log predictive density of each held-out contrast."""
+    obs = model_def.fits(full_obs)
+    model = model_def.build(obs)
+    posterior = transfer_posterior(model, train_posterior, seed)
+    tree = xr.DataTree.from_dict({"posterior": posterior})
+    predictive = pm.sample_posterior_predictive(tree, model=model, var_names=["y"], random_seed=seed + 1,
+                                                progressbar=False)
+    log_lik = pm.compute_log_likelihood(tree, model=model, var_names=["y"], extend_inferencedata=False,
+                                        progressbar=False)
+    held = np.flatnonzero(obs.contrasts["study_id"].to_numpy() == study)
+    pp = predictive["posterior_predictive"]["y"].stack(sample=SAMPLE_DIMS).transpose("sample", ...).to_numpy()[:, held]
+    ll = log_lik["y"].stack(sample=SAMPLE_DIMS).transpose("sample", ...).to_numpy()[:, held]
+    out = obs.contrasts.iloc[held][["study_id", "outcome", "quantity", "statistic", "time_weeks", "source_rows",
+                                    "y", "se"]].reset_index(drop=True)
+    out["predicted_median"] = np.median(pp, axis=0)
+    for lo, hi, label in ((0.25, 0.75, "50"), (0.05, 0.95, "90")):
+        out[f"pi{label}_lower"] = np.quantile(pp, lo, axis=0)
+        out[f"pi{label}_upper"] = np.quantile(pp, hi, axis=0)
+        out[f"inside_{label}"] = (out["y"] >= out[f"pi{label}_lower"]) & (out["y"] <= out[f"pi{label}_upper"])
+    out["pit"] = np.mean(pp <= out["y"].to_numpy(), axis=0)
+    out["lpd"] = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    return out
+
+
+def loso_summary(held_out: pd.DataFrame) -> pd.DataFrame:
+    """Per held-out study: elpd, coverage of its observations and, when the table has it, the
+    in-sample lpd of the same observations (the gap is how much their fit leans on the study itself)."""
+    rows = []
+    for study, part in held_out.groupby("study_id", sort=True):
+        row = {"study_id": study, "n": len(part), "elpd_loso": float(part["lpd"].sum()),
+               "coverage_50": float(part["inside_50"].mean()), "coverage_90": float(part["inside_90"].mean()),
+               "extreme_pit": int(((part["pit"] < 0.05) | (part["pit"] > 0.95)).sum())}
+        if "lpd_in_sample" in part:
+            row["lpd_in_sample"] = float(part["lpd_in_sample"].sum())
+            row["elpd_loss"] = row["lpd_in_sample"] - row["elpd_loso"]
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,98 @@
+"""Do analyses fitted to different study sets agree on the parameters they share?
+
+For every parameter element present in each analysis (same name, same coordinate label), pairs of
+posteriors are compared by their overlap coefficient (the area under the smaller of the two
+densities: 1 identical, 0 disjoint) and by the standardised difference of their means. Each
+posterior's contraction relative to its prior says whether the study set informs it at all: two
+prior-dominated posteriors "agree" trivially, and the table says so.
+"""
+
+from itertools import combinations, product
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.stats import gaussian_kde
+
+SAMPLE_DIMS = ("chain", "draw")
+# parameters of the observation layer, not of the biology: their agreement says nothing about the claim
+SKIPPED = ("mu", "noise", "study_effect")
+
+
+def parameter_elements(dataset: xr.Dataset) -> dict[str, np.ndarray]:
+    """Flattened draws per scalar element, keyed `name` or `name[label,label]`."""
+    out = {}
+    for name, arr in dataset.data_vars.items():
+        if name in SKIPPED:
+            continue
+        extra = [d for d in arr.dims if d not in SAMPLE_DIMS]
+        if not extra:
+            out[name] = arr.to_numpy().ravel()
+            continue
+        for labels in product(*(arr[d].values for d in extra)):
+            element = arr.sel(dict(zip(extra, labels, strict=True)))
+            out[f"{name}[{','.join(str(label) for label in labels)}]"] = element.to_numpy().ravel()
+    return out
+
+
+def overlap_coefficient(a: np.ndarray, b: np.ndarray, grid_size: int = 512) -> float:
+    """Integral of min(p_a, p_b) with Gaussian KDEs on the log scale for positive parameters."""
+    if np.all(a > 0) and np.all(b > 0):
+        a, b = np.log(a), np.log(b)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float(np.isclose(np.mean(a), np.mean(b)))
+    lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
+    pad = 0.1 * (hi - lo)
+    grid = np.linspace(lo - pad, hi + pad, grid_size)
+    density_a, density_b = gaussian_kde(a)(grid), gaussian_kde(b)(grid)
+    return float(np.clip(np.trapezoid(np.minimum(density_a, density_b), grid), 0.0, 1.0))
+
+
+def contraction(posterior: np.ndarray, prior: np.ndarray | None) -> float:
+    """1 - posterior variance / prior variance (on the log scale for positive parameters)."""
+    if prior is None or prior.size < 2:
+        return float("nan")
+    if np.all(posterior > 0) and np.all(prior > 0):
+        posterior, prior = np.log(posterior), np.log(prior)
+    return float(1.0 - np.var(posterior) / np.var(prior))
+
+
+def agreement_table(trees: dict[str, xr.DataTree], informed_min: float = 0.2) -> pd.DataFrame:
+    """One row per shared parameter element and pair of analyses."""
+    posteriors = {name: parameter_elements(tree["posterior"].dataset) for name, tree in trees.items()}
+    priors = {name: parameter_elements(tree["prior"].dataset) if "prior" in tree.children else {}
+              for name, tree in trees.items()}
+    shared = sorted(set.intersection(*(set(p) for p in posteriors.values())))
+    rows = []
+    for element in shared:
+        for first, second in combinations(sorted(trees), 2):
+            a, b = posteriors[first][element], posteriors[second][element]
+            if np.ptp(a) == 0 and np.ptp(b) == 0:  # fixed by construction (e.g. the human speed factor 1)
+                continue
+            c_a = contraction(a, priors[first].get(element))
+            c_b = contraction(b, priors[second].get(element))
+            both_informed = bool(c_a >= informed_min and c_b >= informed_min)
+            overlap = overlap_coefficient(a, b)
+            rows.append({
+                "parameter": element, "analysis_a": first, "analysis_b": second,
+                "mean_a": float(np.mean(a)), "mean_b": float(np.mean(b)),
+                "sd_a": float(np.std(a)), "sd_b": float(np.std(b)),
+                "overlap": overlap,
+                "standardised_difference": float((np.mean(a) - np.mean(b)) / np.hypot(np.std(a), np.std(b))),
+                "contraction_a": c_a, "contraction_b": c_b,
+                "both_informed": both_informed,
+                "verdict": verdict(overlap, both_informed),
+            })
+    return pd.DataFrame(rows, columns=["parameter", "analysis_a", "analysis_b", "mean_a", "mean_b", "sd_a", "sd_b",
+                                       "overlap", "standardised_difference", "contraction_a", "contraction_b",
+                                       "both_informed", "verdict"])
+
+
+def verdict(overlap: float, both_informed: bool) -> str:
+    if not both_informed:
+        return "not informed by both study sets (prior-dominated)"
+    if overlap >= 0.5:
+        return "agree"
+    if overlap >= 0.2:
+        return "partly agree"
+    return "disagree"
