@@ -148,3 +148,27 @@ def test_read_only_results_directory_is_a_clear_error(mounted_results):
     assert result.returncode != 0
     assert "Read-only file system" in result.stdout + result.stderr
     assert not any((project / "results").iterdir())
+
+
+def test_guard_refuses_a_second_holder_and_names_the_first(tmp_path, monkeypatch):
+    from mgbone.cli import RunRefused, acquire_guard
+
+    monkeypatch.chdir(tmp_path)
+    fd = acquire_guard(tmp_path / "guard.lock")
+    with pytest.raises(RunRefused, match=f"pid {os.getpid()}"):
+        acquire_guard(tmp_path / "guard.lock")
+    os.close(fd)  # released: the next run may start
+    os.close(acquire_guard(tmp_path / "guard.lock"))
+
+
+def test_atomic_write_cleans_up_after_a_failure_and_after_a_killed_writer(tmp_path):
+    from mgbone.io import atomic_path, write_text
+
+    target = tmp_path / "table.csv"
+    (tmp_path / ".table.csv.abc123.partial").write_text("left by a writer killed with SIGKILL")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert not target.exists() and not list(tmp_path.glob("*.partial"))
+    write_text(target, "whole")
+    assert target.read_text() == "whole" and not list(tmp_path.glob(".*.partial"))

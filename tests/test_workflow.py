@@ -1,10 +1,12 @@
 """End-to-end: the workflow on the tiny test config, in a scratch copy of the project."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
+from tests.conftest import ROOT
 from tests.e2e import HOSTILE, SNAKEMAKE, TABLES, TINY, copy_project, run  # noqa: F401  (re-exported)
 
 
@@ -45,6 +47,17 @@ def test_report_contains_the_parameter_table(finished_run):
     # scripts: the inlined plotly library and one interactive curve figure per analysis, nothing else
     assert html.lower().count("<script") == 1 + 2
     assert HOSTILE not in html
+
+
+def test_report_lists_every_registered_study_and_interactive_curves(finished_run):
+    html = (finished_run / "results/report.html").read_text()
+    catalog = pd.read_csv(finished_run / "results/data/all_studies.csv")
+    from mgbone.data import load_registry
+
+    assert set(catalog["study_id"]) == set(load_registry(finished_run / "data/studies.yaml"))
+    assert "Liberman1995" in html  # a drug trial no tiny analysis fits, listed with its citation
+    assert 'id="curves-tiny"' in html and 'id="curves-tiny_rat"' in html and "Plotly.newPlot" in html
+    assert "Each study's time course" in html
 
 
 def test_report_escapes_strings_from_data(finished_run):
@@ -152,3 +165,47 @@ def test_dangling_reference_in_config_is_named(tmp_path):
     result = run(project, "--cores", "1", *TINY, check=False)
     assert result.returncode != 0
     assert "claim.analysis: 'nonexistent' is not an analysis" in result.stdout + result.stderr
+
+
+@pytest.fixture
+def data_server(tmp_path):
+    """A local web server for the study tables (the remote pull is tested without the internet)."""
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    shutil.copytree(ROOT / "data", served)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def remote_config(project, base_url):
+    config = project / ".test/config.yaml"
+    config.write_text(config.read_text() + f"remote_data:\n  enabled: true\n  base_url: {base_url}\n")
+
+
+def test_remote_pull_fetches_tables_and_checks_their_sha256(finished_run, data_server, tmp_path):
+    served, base_url = data_server
+    project = copy_project(tmp_path / "remote")
+    shutil.rmtree(project / "data/studies")  # only the registry and vocabulary stay local
+    remote_config(project, base_url)
+    target = "results/tiny_rat/data/dataset.csv"
+    run(project, "--cores", "1", *TINY, target)
+    assert (project / target).read_bytes() == (finished_run / target).read_bytes()
+    manifest = json.loads((project / "results/tiny_rat/data/manifest.json").read_text())
+    assert manifest["files"][0]["source"] == f"{base_url}/studies/Rude1998.csv"
+    # a table changed on the server no longer matches the registry: the run stops and names the URL
+    table = served / "studies/Rude1998.csv"
+    table.write_text(table.read_text().replace("Table", "Tab", 1))
+    other = copy_project(tmp_path / "tampered")
+    remote_config(other, base_url)
+    result = run(other, "--cores", "1", *TINY, target, check=False)
+    log = (other / "results/logs/tiny_rat/pull.log").read_text()
+    assert result.returncode != 0 and "checksum mismatch with the registry" in log
+    assert f"{base_url}/studies/Rude1998.csv" in log
+    assert not (other / target).exists()

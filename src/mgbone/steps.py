@@ -66,15 +66,12 @@ def observations(config: dict, dataset: pd.DataFrame, reference_groups: pd.DataF
 
 
 # -- pull ------------------------------------------------------------------------------------------
-def pull(config: dict, analysis: str, dataset_csv, groups_csv, manifest_json, overview_png) -> None:
-    studies = selected_studies(config, analysis)
-    log.info("pulling %d studies for analysis %s: %s", len(studies), analysis, ", ".join(studies))
-    dataset, provenance = load_selection(config["data_dir"], studies)
-    obs = observations(config, dataset, provenance["reference_groups"])
+def manifest(config: dict, label: str, dataset: pd.DataFrame, provenance: dict, obs) -> dict:
+    """Provenance of a harmonised dataset: files and checksums, rows, conversions applied, versions."""
     conversions = (dataset[dataset["conversion_factor"] != 1.0][["outcome", "unit", "unit_canonical", "conversion_factor"]]
                    .drop_duplicates().sort_values(["outcome", "unit"]).to_dict("records"))
-    manifest = {
-        "analysis": analysis,
+    return {
+        "analysis": label,
         "files": provenance["files"],
         "vocabulary_sha256": sha256_of(Path(config["data_dir"]) / "vocabulary.yaml"),
         "rows": len(dataset),
@@ -85,11 +82,49 @@ def pull(config: dict, analysis: str, dataset_csv, groups_csv, manifest_json, ov
         "unfitted_rows": obs.unfitted.groupby("outcome").size().to_dict(),
         "versions": versions(),
     }
+
+
+def remote_url(config: dict, relative_file: str) -> str | None:
+    """Where a study table is fetched from when `remote_data` is enabled (None: the local data/)."""
+    remote = config.get("remote_data", {})
+    if not remote.get("enabled"):
+        return None
+    return remote["base_url"].rstrip("/") + "/" + relative_file
+
+
+def pull(config: dict, analysis: str, dataset_csv, groups_csv, manifest_json, overview_png,
+         tables: list | None = None) -> None:
+    """`tables`: local paths of the selected study tables in selection order (fetched copies when remote)."""
+    studies = selected_studies(config, analysis)
+    log.info("pulling %d studies for analysis %s: %s", len(studies), analysis, ", ".join(studies))
+    sources = None
+    if tables is not None:
+        registry = load_registry(Path(config["data_dir"]) / "studies.yaml")
+        sources = {}
+        for study, path in zip(studies, tables, strict=True):
+            origin = remote_url(config, registry[study]["file"]) or str(path)
+            sources[study] = (Path(path), origin)
+            if origin != str(path):
+                log.info("%s: fetched from %s, checked against the registry's sha256", study, origin)
+    dataset, provenance = load_selection(config["data_dir"], studies, sources)
+    obs = observations(config, dataset, provenance["reference_groups"])
     write_csv(dataset_csv, dataset, float_format="%.10g")
     write_csv(groups_csv, provenance["reference_groups"], float_format="%.10g")
-    write_json(manifest_json, manifest)
+    write_json(manifest_json, manifest(config, analysis, dataset, provenance, obs))
     figures.data_overview(dataset, overview_png)
     log.info("dataset: %d rows, %d fittable contrasts", len(dataset), obs.n)
+
+
+def catalog(config: dict, dataset_csv, manifest_json, overview_png) -> None:
+    """Every registered study, validated and harmonised: the data section of the report."""
+    studies = sorted(load_registry(Path(config["data_dir"]) / "studies.yaml"))
+    log.info("validating all %d registered studies", len(studies))
+    dataset, provenance = load_selection(config["data_dir"], studies)
+    obs = observations(config, dataset, provenance["reference_groups"])
+    write_csv(dataset_csv, dataset, float_format="%.10g")
+    write_json(manifest_json, manifest(config, "all registered studies", dataset, provenance, obs))
+    figures.data_overview(dataset, overview_png)
+    log.info("catalog: %d studies, %d rows, %d fittable contrasts", len(studies), len(dataset), obs.n)
 
 
 # -- fit -------------------------------------------------------------------------------------------

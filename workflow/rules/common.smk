@@ -4,9 +4,14 @@ from snakemake.utils import min_version, validate
 
 from mgbone.config import check_references
 from mgbone.data import load_registry
-from mgbone.steps import selected_studies
+from mgbone.steps import remote_url, selected_studies
 
 min_version("9.0")
+
+
+storage:
+    provider="http",
+
 
 validate(config, "../schemas/config.schema.yaml")
 check_references(config)
@@ -28,18 +33,33 @@ def registry_path():
     return Path(config["data_dir"]) / "studies.yaml"
 
 
-def study_files(wildcards):
-    """The study tables an analysis reads, so editing one reruns only what depends on it."""
-    studies = config["analyses"][wildcards.analysis]["studies"]
+def study_tables(wildcards):
+    """The study tables an analysis reads, in selection order: local files (so editing one reruns only
+    what depends on it), or with `remote_data.enabled` URLs fetched through Snakemake's storage support.
+    """
     registry = load_registry(registry_path())
-    if studies == "all":
-        studies = sorted(registry)
-    files = [
-        str(Path(config["data_dir"]) / registry[s]["file"])
-        for s in studies
-        if s in registry
-    ]
-    return files + [
+    fetch = storage.http  # (a line may not start with the `storage` keyword)
+    tables = []
+    for study in selected_studies(config, wildcards.analysis):
+        if study not in registry:
+            continue  # pull names it (study selected in the config but absent from the registry)
+        url = remote_url(config, registry[study]["file"])
+        local = Path(config["data_dir"]) / registry[study]["file"]
+        tables.append(fetch(url) if url else str(local))
+    return tables
+
+
+def data_metadata():
+    """The registry (checksums: the trust anchor for fetched tables) and vocabulary, always local."""
+    return [str(registry_path()), str(Path(config["data_dir"]) / "vocabulary.yaml")]
+
+
+def all_study_files(wildcards):
+    """Every registered study table (the catalog validates them all)."""
+    registry = load_registry(registry_path())
+    return [
+        str(Path(config["data_dir"]) / entry["file"]) for entry in registry.values()
+    ] + [
         str(registry_path()),
         str(Path(config["data_dir"]) / "vocabulary.yaml"),
     ]

@@ -1,6 +1,7 @@
 rule pull:
     input:
-        study_files,
+        tables=study_tables,
+        metadata=data_metadata(),
     output:
         dataset="results/{analysis}/data/dataset.csv",
         groups="results/{analysis}/data/reference_groups.csv",
@@ -21,3 +22,25 @@ rule pull:
         spec=analysis_spec,
     script:
         "../scripts/pull.py"
+
+
+rule catalog:
+    input:
+        all_study_files,
+    output:
+        dataset="results/data/all_studies.csv",
+        manifest="results/data/manifest.json",
+        overview=report(
+            "results/data/overview.png",
+            caption="../report/overview.rst",
+            category="Data",
+            labels={"figure": "all registered studies"},
+        ),
+    log:
+        "results/logs/catalog.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/catalog.py"

@@ -17,7 +17,7 @@ comparisons = {name: {"loo": inputs.comparison_loo[i], "agreement": inputs.compa
                       "figure": inputs.comparison_figure[i]} for i, name in enumerate(params.comparisons)}
 loso = {name: {"summary": inputs.loso_summary[i], "figure": inputs.loso_figure[i]} for i, name in enumerate(params.loso)}
 sbc = {name: {"summary": inputs.sbc_summary[i], "figure": inputs.sbc_figure[i]} for i, name in enumerate(params.sbc)}
-html = render_report(snakemake.config, config_text, analyses, inputs.overview[0], inputs.manifest[0],
-                     list(inputs.dataset), Path.cwd(), comparisons=comparisons, loso=loso, sbc=sbc)
+html = render_report(snakemake.config, config_text, analyses, inputs.overview, inputs.manifest, inputs.catalog,
+                     Path.cwd(), comparisons=comparisons, loso=loso, sbc=sbc)
 write_text(snakemake.output[0], html)
 Path(PARTIAL_REPORT).unlink(missing_ok=True)  # a complete report supersedes the page of a failed run

@@ -83,8 +83,12 @@ def _issues_from_pandera(name: str, cases: pd.DataFrame) -> list[DataIssue]:
     return sorted(issues, key=lambda i: (i.row or 0, i.column or "", i.rule))
 
 
-def load_selection(data_dir: str | Path, study_ids: list[str]) -> tuple[pd.DataFrame, dict]:
-    """Validate and harmonise the selected studies; return (dataset, provenance facts)."""
+def load_selection(data_dir: str | Path, study_ids: list[str],
+                   sources: dict[str, tuple[Path, str]] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Validate and harmonise the selected studies; return (dataset, provenance facts).
+
+    `sources` maps a study to (local copy, origin) when its table was fetched from elsewhere (e.g.
+    a URL through Snakemake's storage support); the copy must match the registry's sha256."""
     data_dir = Path(data_dir)
     registry = load_registry(data_dir / "studies.yaml")
     vocab = load_vocabulary(data_dir / "vocabulary.yaml")
@@ -97,16 +101,17 @@ def load_selection(data_dir: str | Path, study_ids: list[str]) -> tuple[pd.DataF
     tables, files, issues = [], [], []
     for study_id in study_ids:
         entry = registry[study_id]
-        path = data_dir / entry["file"]
-        if path.stem != study_id:
+        path, origin = (sources or {}).get(study_id, (data_dir / entry["file"], f"data/{entry['file']}"))
+        path = Path(path)
+        if Path(entry["file"]).stem != study_id:
             issues.append(DataIssue(str(data_dir / "studies.yaml"), f"file of '{study_id}' must be studies/{study_id}.csv"))
             continue
         if not path.exists():
-            issues.append(DataIssue(str(path), "study file not found"))
+            issues.append(DataIssue(origin, "study file not found"))
             continue
         checksum = sha256_of(path)
         if checksum != entry["sha256"]:
-            issues.append(DataIssue(str(path), "checksum mismatch with the registry",
+            issues.append(DataIssue(origin, "checksum mismatch with the registry",
                                     detail=f"registry {entry['sha256'][:12]}..., file {checksum[:12]}..."))
             continue
         try:
@@ -119,7 +124,8 @@ def load_selection(data_dir: str | Path, study_ids: list[str]) -> tuple[pd.DataF
             issues.append(DataIssue(str(path), "species differs from the registry", column="species",
                                     detail=f"registry {entry['species']}, table {sorted(species)}"))
         tables.append(table)
-        files.append({"study_id": study_id, "file": f"data/{entry['file']}", "sha256": checksum, "rows": len(table)})
+        files.append({"study_id": study_id, "file": f"data/{entry['file']}", "source": origin, "sha256": checksum,
+                      "rows": len(table)})
     if issues:
         raise DataValidationError(issues)
     dataset = harmonise(pd.concat(tables, ignore_index=True), vocab)

@@ -86,20 +86,21 @@ def analysis_context(config: dict, name: str, files: dict) -> dict:
 
 
 def render_report(config: dict, config_text: str, analyses: dict[str, dict], overview_png, manifest_json,
-                  dataset_csvs: list, root: Path, comparisons: dict | None = None, loso: dict | None = None,
+                  catalog_csv, root: Path, comparisons: dict | None = None, loso: dict | None = None,
                   sbc: dict | None = None) -> str:
     """`comparisons`: name -> {loo, agreement, figure} paths; `loso` and `sbc`: analysis -> {summary, figure}."""
     registry = load_registry(Path(config["data_dir"]) / "studies.yaml")
     manifest = json.loads(Path(manifest_json).read_text())
-    dataset = pd.concat([pd.read_csv(p) for p in dataset_csvs]).drop_duplicates(["source_file", "source_row"])
+    dataset = pd.read_csv(catalog_csv)
     counts = dataset.groupby(["study_id", "outcome"]).size().rename("n").reset_index()
+    contexts = [analysis_context(config, name, files) for name, files in analyses.items()]
     studies = []
     for study_id in sorted(dataset["study_id"].unique()):
         entry = registry[study_id]
         per_outcome = counts[counts["study_id"] == study_id]
         studies.append({"id": study_id, "entry": entry, "links": study_links(entry),
+                        "analyses": [a["name"] for a in contexts if study_id in a["studies"]],
                         "outcomes": ", ".join(f"{o} ({n})" for o, n in zip(per_outcome["outcome"], per_outcome["n"], strict=True))})
-    contexts = [analysis_context(config, name, files) for name, files in analyses.items()]
     comparison_sections = {name: {"analyses": config["comparisons"][name]["analyses"], "loo": read_table(paths["loo"]),
                                   "agreement": read_table(paths["agreement"]), "figure": data_uri(paths["figure"])}
                            for name, paths in (comparisons or {}).items()}
