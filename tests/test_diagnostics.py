@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mgbone.inference.diagnostics import Gate, diagnose, failure_message, pareto_k_threshold
+from mgbone.inference.diagnostics import Gate, diagnose, divergence_locations, failure_message, pareto_k_threshold
 
 
 def tree(chains_offset=0.0, divergences=0, seed=0):
@@ -62,3 +62,18 @@ def test_strict_gate_stops_with_the_failed_check_and_writes_nothing(tmp_path):
     with pytest.raises(DiagnosticsGateError, match=r"analysis 'demo' failed the diagnostics gate: r_hat: max R-hat .* \(a\)"):
         diagnose_step(config, "demo", posterior, info, *outputs)
     assert not any(p.exists() for p in outputs)
+
+
+def test_divergences_are_located_at_the_funnel_neck():
+    rng = np.random.default_rng(5)
+    chains, draws = 4, 500
+    scale = np.exp(rng.normal(size=(chains, draws)))
+    other = rng.normal(size=(chains, draws))
+    diverging = np.log(scale) < -1.5  # divergences where the scale parameter is small, as in a funnel
+    t = xr.DataTree.from_dict({
+        "posterior": xr.Dataset({"scale": (("chain", "draw"), scale), "other": (("chain", "draw"), other)}),
+        "sample_stats": xr.Dataset({"diverging": (("chain", "draw"), diverging)}),
+    })
+    where = divergence_locations(t)
+    assert where[0][0] == "scale" and where[0][1] < -1.5
+    assert abs(dict(where).get("other", 0.0)) < 0.5

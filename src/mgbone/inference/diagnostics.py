@@ -68,6 +68,28 @@ def parameter_diagnostics(tree: xr.DataTree) -> pd.DataFrame:
     return table[table["r_hat"].notna()].reset_index(drop=True)
 
 
+def divergence_locations(tree: xr.DataTree, top: int = 2) -> list[tuple[str, float]]:
+    """Where divergent transitions sit: the parameters whose divergent draws are furthest from the
+    rest, in posterior standard deviations (log scale for positive parameters). A funnel shows as a
+    scale parameter far below its typical value."""
+    diverging = tree["sample_stats"]["diverging"].to_numpy().astype(bool).ravel()
+    if not diverging.any() or diverging.all():
+        return []
+    posterior = tree["posterior"].dataset
+    shifts = []
+    for name in parameter_names(tree):
+        arr = posterior[name]
+        values = arr.to_numpy().reshape(diverging.size, -1)
+        element_labels = labels(arr.isel(chain=0, draw=0)) if arr.ndim > 2 else [""]
+        for j, label in enumerate(element_labels):
+            x = values[:, j]
+            x = np.log(x) if np.all(x > 0) else x
+            sd = x.std()
+            if sd > 0:
+                shifts.append((f"{name}[{label}]" if label else name, float((x[diverging].mean() - x.mean()) / sd)))
+    return sorted(shifts, key=lambda item: -abs(item[1]))[:top]
+
+
 def pareto_k_threshold(n_samples: int) -> float:
     return min(1 - 1 / math.log10(n_samples), 0.7)
 
@@ -93,7 +115,10 @@ def diagnose(tree: xr.DataTree, gate: Gate, sampling_seconds: float | None = Non
     for kind in ("ess_bulk", "ess_tail"):
         worst = table.loc[table[kind].idxmin()]
         check(kind, worst[kind] >= gate.ess_min, f"min {kind} {worst[kind]:.0f} ({worst['parameter']}); limit {gate.ess_min:.0f}")
-    check("divergences", divergences <= gate.max_divergences, f"{divergences} divergent transitions")
+    where = divergence_locations(tree) if divergences else []
+    check("divergences", divergences <= gate.max_divergences, f"{divergences} divergent transitions" + (
+        " (where: " + ", ".join(f"{name} {shift:+.1f} sd" for name, shift in where) + " from its posterior mean)"
+        if where else ""))
     if ebfmi:
         check("e_bfmi", min(ebfmi) > gate.ebfmi_min, f"min E-BFMI {min(ebfmi):.3f}; limit {gate.ebfmi_min}")
     n_bad = int((k > k_good).sum())
