@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: env run test test-slow test-browser lint format clean sbc bench
+.PHONY: env run test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench
 
 # Rebuilt when pyproject.toml or the lock change, or when the venv's Python is not 3.12.
 $(STAMP): pyproject.toml requirements.lock .python-version
@@ -24,27 +24,50 @@ $(STAMP): pyproject.toml requirements.lock .python-version
 env: $(STAMP)
 
 run: $(STAMP)
-	snakemake --cores $(CORES)
+	mgbone run --cores $(CORES)
 	@echo "report: $(abspath results/report.html)"
 
+# PYTEST_ARGS selects other markers, e.g. make test PYTEST_ARGS='-m "not slow"' (what .ci/run does:
+# every non-slow test in one session, so the tiny workflow run is shared by the end-to-end, fault,
+# browser and cluster tests).
 test: $(STAMP)
-	pytest
+	pytest $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	pytest -m slow
 
-# Installs Debian's chromium (needs root and the Debian mirror) and Playwright when missing; if that is
+# Debian's chromium (needs root and the Debian mirror) and Playwright, when missing; if that is
 # impossible the browser test is skipped with the reason, never passed silently.
-test-browser: $(STAMP)
+browser-deps: $(STAMP)
 	@command -v chromium >/dev/null || (apt-get install -y -q chromium >/dev/null 2>&1 || \
 		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
 		echo "could not install chromium: the browser test will be skipped")
 	@$(VENV)/bin/python -c 'import playwright' 2>/dev/null || \
 		$(VENV)/bin/python -m pip install --quiet -c requirements.lock -e '.[dev,browser]'
+
+# The `cluster` extra (SLURM executor plugin); the test itself starts a single-node SLURM cluster
+# (tests/cluster/slurm.sh: needs root and the Debian mirror, else it is skipped with the reason).
+cluster-deps: $(STAMP)
+	@$(VENV)/bin/python -c 'import snakemake_executor_plugin_slurm' 2>/dev/null || \
+		$(VENV)/bin/python -m pip install --quiet -c requirements.lock -e '.[dev,cluster]'
+
+test-browser: browser-deps
 	pytest -m browser -rs
 
+test-cluster: cluster-deps
+	pytest -m cluster -rs
+
+# Heavy analyses (config/heavy.yaml merged over the default config): leave-one-study-out refits and
+# simulation-based calibration as one job per fit or batch, added to the report; or one of them alone.
+heavy: $(STAMP)
+	mgbone run --cores $(CORES) --configfile config/heavy.yaml
+	@echo "report: $(abspath results/report.html)"
+
+loso: $(STAMP)
+	mgbone run --cores $(CORES) --configfile config/heavy.yaml loso
+
 sbc: $(STAMP)
-	python -m mgbone.inference.calibration --model M1 --simulations 100 --out results/sbc
+	mgbone run --cores $(CORES) --configfile config/heavy.yaml sbc
 
 bench: $(STAMP)
 	python bench/bench_backends.py --out bench/results.md
