@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sha256
 from tests.e2e import TINY, copy_project, run
 
 SUMMARY = "results/tiny/summary/parameters.csv"
@@ -66,16 +67,19 @@ def test_fit_killed_mid_sampling_reruns_to_identical_results(finished_run, tmp_p
 
 def test_run_killed_whole_is_resumed_and_a_second_run_is_refused(finished_run, tmp_path):
     project = copy_project(tmp_path / "killed-run")
-    command = [*MGBONE_RUN, "--cores", "2", *TINY, SUMMARY]
+    command = [*MGBONE_RUN, "--cores", "1", *TINY, SUMMARY, "results/tiny_rat/summary/parameters.csv"]
     first = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)
-    wait_for(lambda: sampling_started(project), what="sampling to start")
+    locks = project / ".snakemake/locks"
+    wait_for(lambda: locks.is_dir() and any(locks.iterdir()), timeout=120, what="the first run to lock the directory")
     second = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=60)
     assert second.returncode == 2
     assert "another mgbone run is active" in second.stderr and f"pid {first.pid}" in second.stderr
     plain = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *TINY, SUMMARY], cwd=project,
                            capture_output=True, text=True, timeout=120)
     assert plain.returncode != 0 and "cannot be locked" in plain.stdout + plain.stderr
+    wait_for(lambda: sampling_started(project), what="sampling to start")
+    assert first.poll() is None, "the first run ended before it could be killed"
     os.killpg(first.pid, signal.SIGKILL)  # the whole run: Snakemake and its jobs
     first.wait(timeout=60)
     no_complete_looking_partials(project)
@@ -97,17 +101,20 @@ def test_keep_going_finishes_independent_analyses_and_marks_what_is_missing(tmp_
     project = copy_project(tmp_path / "keep-going")
     without_heavy_analyses(project)
     table = project / "data/studies/Sowers2010.csv"  # read by analysis `tiny` only
+    before = sha256(table)
     lines = table.read_text().splitlines()
     fields = lines[1].split(",")
-    fields[12] = "not-a-number"  # the value column
+    fields[lines[0].split(",").index("value")] = "not-a-number"
     lines[1] = ",".join(fields)
     table.write_text("\n".join(lines) + "\n")
+    registry = project / "data/studies.yaml"  # the checksum updated, as a user adding the edit would
+    registry.write_text(registry.read_text().replace(before, sha256(table)))
     result = run(project, "--cores", "2", "--keep-going", *TINY, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "results/logs/tiny/pull.log" in output
     pull_log = (project / "results/logs/tiny/pull.log").read_text()
-    assert "Sowers2010.csv" in pull_log and "row 2" in pull_log and "value" in pull_log
+    assert "Sowers2010.csv, row 2, column 'value'" in pull_log
     assert (project / "results/tiny_rat/summary/claim.json").exists()  # the independent analysis finished
     assert not (project / "results/report.html").exists()
     partial = (project / "results/report.partial.html").read_text()

@@ -22,10 +22,14 @@ ANALYSIS_OUTPUTS = {
 PARTIAL_REPORT = "results/report.partial.html"
 
 
+def failed_logs(folder: Path, pattern: str = "*.log") -> list[str]:
+    return sorted(str(p) for p in folder.glob(pattern)
+                  if "Traceback" in p.read_text(errors="replace") or "Error" in p.read_text(errors="replace"))
+
+
 def analysis_status(results: Path, analysis: str) -> dict:
     present = {label: (results / analysis / rel).exists() for label, rel in ANALYSIS_OUTPUTS.items()}
-    logs = sorted(str(p) for p in (results / "logs" / analysis).glob("*.log")
-                  if "Traceback" in p.read_text(errors="replace") or "Error" in p.read_text(errors="replace"))
+    logs = failed_logs(results / "logs" / analysis, "**/*.log")
     return {"name": analysis, "complete": all(present.values()),
             "missing": [label for label, ok in present.items() if not ok], "failed_logs": logs}
 
@@ -35,10 +39,11 @@ def render_partial(config: dict, results: str | Path = "results") -> str:
     analyses = [analysis_status(results, name) for name in sorted(config["analyses"])]
     comparisons = [{"name": name, "complete": (results / "comparisons" / name / "agreement.csv").exists()}
                    for name in sorted(config.get("comparisons", {}))]
+    other_logs = failed_logs(results / "logs") + failed_logs(results / "logs" / "comparisons")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("partial.html.j2").render(
-        title=config.get("report", {}).get("title", "mgbone report"), analyses=analyses, comparisons=comparisons,
+        title=config.get("report", {}).get("title", "mgbone report"), analyses=analyses, comparisons=comparisons, other_logs=other_logs,
         css=(TEMPLATES / "report.css").read_text())
 
 
