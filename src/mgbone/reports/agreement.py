@@ -90,7 +90,7 @@ def agreement_table(trees: dict[str, xr.DataTree], informed_min: float = 0.2) ->
 
 def verdict(overlap: float, both_informed: bool) -> str:
     if not both_informed:
-        return "not informed by both study sets (prior-dominated)"
+        return "prior-dominated"
     if overlap >= 0.5:
         return "agree"
     if overlap >= 0.2:

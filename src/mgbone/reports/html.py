@@ -30,6 +30,16 @@ def fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def probability(value: float, draws: int | None = None) -> str:
+    """A Monte Carlo probability: 0 or 1 from finitely many draws is shown as a bound, not a certainty."""
+    floor = 1.0 / draws if draws else 0.001
+    if value <= 0:
+        return f"< {max(floor, 0.001):.3g}"
+    if value >= 1:
+        return f"> {1 - max(floor, 0.001):.3g}"
+    return f"{value:.2g}"
+
+
 def git_commit(root: Path) -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
@@ -80,7 +90,9 @@ def analysis_context(config: dict, name: str, files: dict) -> dict:
         "rank": data_uri(files["rank"]),
         "studies": sorted(pd.read_csv(files["dataset"])["study_id"].unique()),
         "sensitivity": read_table(files["sensitivity"]),
-        "curves_interactive": interactive.bone_curves(pd.read_csv(files["bands"]), f"curves-{name}",
+        "curves_interactive": interactive.bone_curves(pd.read_csv(files["bands"]),
+                                                      {sc["name"]: sc["species"] for sc in config["scenarios"]},
+                                                      f"curves-{name}",
                                                       f"{name}: predicted bone mass (hover for bands; drag to zoom)"),
     }
 
@@ -111,6 +123,7 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["fmt"] = fmt
+    env.filters["prob"] = probability
     env.filters["pct"] = lambda v: f"{100 * v:.0f}%"
     template = env.get_template("report.html.j2")
     return template.render(
