@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: env run test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench
+.PHONY: env run test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench bench-stan bench-growth
 
 # Rebuilt when pyproject.toml or the lock change, or when the venv's Python is not 3.12.
 $(STAMP): pyproject.toml requirements.lock .python-version
@@ -71,6 +71,16 @@ sbc: $(STAMP)
 
 bench: $(STAMP)
 	python bench/bench_backends.py --out bench/results.md
+
+# The same M1 in Stan (PyStan, ode_rk45) and with pymc.ode.DifferentialEquation, against the project's solver;
+# and fit cost with 1x, 10x and 100x (synthetic) studies. Installs the `bench` extra (PyStan) when missing.
+bench-stan: $(STAMP)
+	@$(VENV)/bin/python -c 'import stan' 2>/dev/null || \
+		$(VENV)/bin/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	python bench/bench_stan.py
+
+bench-growth: $(STAMP)
+	python bench/bench_growth.py
 
 lint: $(STAMP)
 	snakemake --lint
