@@ -140,8 +140,11 @@ def fit(config: dict, analysis: str, dataset_csv, groups_csv, posterior_nc, fit_
     constants = obs.contrasts.drop(columns=["y"]).copy()
     tree["constant_data"] = xr.Dataset.from_dataframe(constants.rename_axis("contrast")).assign_attrs(
         description="contrast metadata: groups, times (weeks), reported standard errors, provenance")
+    # serialised in memory, then written by Python: a full disk is then an OSError that the atomic write
+    # cleans up after, where HDF5 writing straight to disk crashed the process (SIGSEGV) and left its file
+    payload = tree.to_netcdf(engine="h5netcdf")
     with atomic_path(posterior_nc) as tmp:
-        tree.to_netcdf(tmp, engine="h5netcdf")
+        tmp.write_bytes(payload)
     write_json(fit_info_json, {"analysis": analysis, "model": spec["model"], "seed": seed,
                                "sampler": settings.__dict__, "timings": timings, "n_contrasts": obs.n,
                                "threads": threads, "versions": versions()})
