@@ -4,12 +4,16 @@ Data are SYNTHETIC: simulated from the model at the contrasts of the real studie
 times and reported standard errors), so they test the inference, not the evidence.
 """
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
 
 from mgbone.inference.backends import SamplerSettings, fit
+
+log = logging.getLogger(__name__)
 
 
 def scalar_parameters(model: pm.Model) -> list[str]:
@@ -72,7 +76,8 @@ def sbc_simulations(model: pm.Model, indices, settings: SamplerSettings, seed_of
         table.insert(0, "simulation", i)
         table["divergences"] = int(tree["sample_stats"]["diverging"].sum())
         tables.append(table)
-        print(f"SBC: simulation {i} done ({len(tables)}/{len(indices)} in this batch)", flush=True)
+        log.info("SBC: simulation %d done (%d/%d in this batch, %d divergences)", i, len(tables), len(indices),
+                 int(table["divergences"].iloc[0]))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -126,6 +131,7 @@ def main(argv=None) -> None:
     parser.add_argument("--draws", type=int, default=250)
     parser.add_argument("--out", default="results/sbc")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = SamplerSettings(backend="nutpie", chains=2, draws=args.draws, tune=args.draws, target_accept=0.95,
                                prior_draws=10, mass_matrix="low_rank")
     print(run_sbc(args.model, args.simulations, args.out, settings).to_string())
