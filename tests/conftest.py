@@ -71,12 +71,13 @@ def synthetic(tmp_path) -> SyntheticData:
 
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory) -> Path:
-    """The tiny config run once to the end (shared by the end-to-end and fault tests)."""
+    """The tiny config run once to the end with --cores 8 (shared by the end-to-end, fault, browser and
+    cluster tests; compared byte for byte with --cores 1 and with the SLURM run)."""
     from tests.e2e import HOSTILE, TINY, copy_project, run
 
     project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
     # a registry string that would run script if the report did not escape it
     registry = project / "data/studies.yaml"
     registry.write_text(registry.read_text().replace('caveats: "', f'caveats: "{HOSTILE} ', 1))
-    run(project, "--cores", "2", *TINY)
+    run(project, "--cores", "8", *TINY)
     return project

@@ -121,7 +121,7 @@ def result_tables(project: Path) -> dict[str, bytes]:
 
 
 def test_tiny_run_on_slurm_matches_local_run(slurm_cluster, finished_run, tmp_path):
-    local = finished_run  # the tiny config run locally with --cores 2 (tests/conftest.py)
+    local = finished_run  # the tiny config run locally with --cores 8 (tests/conftest.py)
     cluster = copy_project(tmp_path / "slurm")
     # the same inputs as that run (its registry carries a string the report must escape)
     shutil.copy(local / "data/studies.yaml", cluster / "data/studies.yaml")

@@ -143,7 +143,7 @@ def test_same_numbers_with_one_core(finished_run, tmp_path):
             import difflib
 
             diff = "\n".join(list(difflib.unified_diff(a.decode().splitlines(), b.decode().splitlines(), lineterm=""))[:12])
-            raise AssertionError(f"{table} differs between --cores 2 and --cores 1:\n{diff}")
+            raise AssertionError(f"{table} differs between --cores 8 and --cores 1:\n{diff}")
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
