@@ -72,7 +72,7 @@ def test_comparison_added_by_config_runs(finished_run):
     assert table["elpd"].notna().all() and (table["n_observations"] > 0).all()
     assert table.loc[table["rank"] == 0, "elpd_diff"].iloc[0] == 0
     agreement = pd.read_csv(folder / "agreement.csv")
-    assert {"slope[bone_mass,rat]", "mg_sufficiency_threshold"} <= set(agreement["parameter"])
+    assert {"slope[mg_status,rat]", "bone_loss_per_deficit", "mg_sufficiency_threshold"} <= set(agreement["parameter"])
     assert agreement["overlap"].between(0, 1).all()
     assert set(agreement["analysis_a"]) | set(agreement["analysis_b"]) == {"tiny", "tiny_rat"}
     html = (finished_run / "results/report.html").read_text()

@@ -307,16 +307,16 @@ def loso_fold(config: dict, analysis: str, study: str, dataset_csv, groups_csv, 
 def loso_summarize(analysis: str, fold_csvs: list, posterior_nc, held_out_csv, summary_csv, loso_png) -> None:
     """All folds in one table, each study's elpd without vs with itself, and the figure."""
     from mgbone.inference.holdout import loso_summary
-    from mgbone.reports.comparisons import contrast_keys
 
     folds = [read_dataset(p) for p in fold_csvs]
     held = pd.concat([f for f in folds if not f.empty], ignore_index=True)
     tree = load_posterior(posterior_nc)
     ll = tree["log_likelihood"]["y"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
-    lpd = dict(zip(contrast_keys(tree), np.logaddexp.reduce(ll, axis=0) - np.log(ll.shape[0]), strict=True))
-    keys = [(s, o, r, round(float(t), 6)) for s, o, r, t in
-            zip(held["study_id"], held["outcome"], held["source_rows"], held["time_weeks"], strict=True)]
-    held["lpd_in_sample"] = [lpd.get(k, np.nan) for k in keys]
+    # a contrast is identified by the table row it comes from (one row gives one contrast)
+    constants = tree["constant_data"].dataset
+    keys = zip(constants["study_id"].values.astype(str), constants["source_rows"].values.astype(str), strict=True)
+    lpd = dict(zip(keys, np.logaddexp.reduce(ll, axis=0) - np.log(ll.shape[0]), strict=True))
+    held["lpd_in_sample"] = [lpd[(s, r)] for s, r in zip(held["study_id"], held["source_rows"], strict=True)]
     write_csv(held_out_csv, held)
     summary = loso_summary(held)
     write_csv(summary_csv, summary)
