@@ -39,9 +39,14 @@ def test_report_opens_offline_without_errors(report):
         page.wait_for_load_state("load")
         # the interactive bone-loss chart rendered, and hovering its median line shows the numbers
         page.wait_for_selector("#curves-tiny .main-svg", timeout=15_000)
+        page.locator("#curves-tiny").scroll_into_view_if_needed()
         line = page.locator("#curves-tiny .scatterlayer .trace").last.locator("path.js-line")
-        box = line.bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        # the middle of the median line, in viewport coordinates
+        point = line.evaluate("""el => { const p = el.getPointAtLength(el.getTotalLength() / 2);
+                                         const m = el.getScreenCTM();
+                                         return {x: m.a * p.x + m.c * p.y + m.e, y: m.b * p.x + m.d * p.y + m.f}; }""")
+        page.mouse.move(point["x"] - 3, point["y"])
+        page.mouse.move(point["x"], point["y"])
         page.wait_for_selector("#curves-tiny .hoverlayer .hovertext", timeout=5_000)
         hover = page.locator("#curves-tiny .hoverlayer").text_content()
         text = page.inner_text("body")
