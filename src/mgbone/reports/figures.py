@@ -65,24 +65,28 @@ def bone_curves(bands: pd.DataFrame, path: str | Path, title: str, warning: str 
     _save(fig, path)
 
 
-def predictive_check(predictive: pd.DataFrame, path: str | Path, title: str) -> None:
-    """Each observed contrast (dot, with its reported 95% error) against the 50% and 90% predictive intervals."""
-    p = predictive.reset_index(drop=True)
-    fig, (ax, ax_pit) = plt.subplots(1, 2, figsize=(12, 0.28 * len(p) + 1.8), width_ratios=(3, 1))
+def _interval_rows(ax, p: pd.DataFrame, colour: str, labels: tuple[str, str, str], title: str) -> None:
+    """One row per contrast: 90% and 50% intervals, and the observation with its reported 95% error."""
     y = np.arange(len(p))[::-1]
-    if "prior_pi90_lower" in p:
-        ax.hlines(y, p["prior_pi90_lower"], p["prior_pi90_upper"], color="grey", alpha=0.25, lw=10,
-                  label="90% prior predictive")
-    ax.hlines(y, p["pi90_lower"], p["pi90_upper"], color="C0", alpha=0.35, lw=6, label="90% predictive")
-    ax.hlines(y, p["pi50_lower"], p["pi50_upper"], color="C0", lw=6, label="50% predictive")
-    err = 1.96 * p["se"].fillna(0)
-    ax.errorbar(p["y"], y, xerr=err, fmt="o", color="black", ms=4, label="observed (95% of its SE)")
+    ax.hlines(y, p["pi90_lower"], p["pi90_upper"], color=colour, alpha=0.35, lw=6, label=labels[0])
+    ax.hlines(y, p["pi50_lower"], p["pi50_upper"], color=colour, lw=6, label=labels[1])
+    ax.errorbar(p["y"], y, xerr=1.96 * p["se"].fillna(0), fmt="o", color="black", ms=4, label=labels[2])
     ax.set_yticks(y, [f"{s} · {o} · {t:.0f} wk" for s, o, t in zip(p["study_id"], p["outcome"], p["time_weeks"], strict=True)],
                   fontsize=7)
     ax.axvline(0, color="grey", lw=0.6)
     ax.set_xlabel("log ratio (target / reference)")
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title)
+
+
+def predictive_check(predictive: pd.DataFrame, path: str | Path, title: str) -> None:
+    """Each observed contrast (dot, with its reported 95% error) against the 50% and 90% predictive intervals."""
+    p = predictive.reset_index(drop=True)
+    fig, (ax, ax_pit) = plt.subplots(1, 2, figsize=(12, 0.28 * len(p) + 1.8), width_ratios=(3, 1))
+    if "prior_pi90_lower" in p:  # drawn first, so the posterior intervals sit on top
+        ax.hlines(np.arange(len(p))[::-1], p["prior_pi90_lower"], p["prior_pi90_upper"], color="grey", alpha=0.25,
+                  lw=10, label="90% prior predictive")
+    _interval_rows(ax, p, "C0", ("90% predictive", "50% predictive", "observed (95% of its SE)"), title)
     if "loo_pit" in p:
         values = np.sort(p["loo_pit"].to_numpy())
         ax_pit.step(values, np.arange(1, len(values) + 1) / len(values), where="post", color="C0", label="LOO-PIT ECDF")
@@ -137,16 +141,7 @@ def loso_plot(held_out: pd.DataFrame, path: str | Path, title: str) -> None:
     """Each study's observations against what the other studies predicted for them (90%/50% intervals)."""
     p = held_out.reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(9, 0.28 * len(p) + 1.8))
-    y = np.arange(len(p))[::-1]
-    ax.hlines(y, p["pi90_lower"], p["pi90_upper"], color="C1", alpha=0.35, lw=6, label="90% predicted without the study")
-    ax.hlines(y, p["pi50_lower"], p["pi50_upper"], color="C1", lw=6, label="50%")
-    ax.errorbar(p["y"], y, xerr=1.96 * p["se"].fillna(0), fmt="o", color="black", ms=4, label="observed")
-    ax.set_yticks(y, [f"{s} · {o} · {t:.0f} wk" for s, o, t in zip(p["study_id"], p["outcome"], p["time_weeks"], strict=True)],
-                  fontsize=7)
-    ax.axvline(0, color="grey", lw=0.6)
-    ax.set_xlabel("log ratio (target / reference)")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(title)
+    _interval_rows(ax, p, "C1", ("90% predicted without the study", "50%", "observed"), title)
     _save(fig, path)
 
 
