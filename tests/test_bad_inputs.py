@@ -41,6 +41,9 @@ CASES = {
     "percent_with_unit": (replace(4, "unit", "mg/dL"), None, ["row 6", "'unit'", "unit not accepted"]),
     "mean_not_positive": (replace(0, "value", "0"), None, ["row 2", "'value'", "a mean must be > 0"]),
     "percent_below_minus_100": (replace(4, "value", "-100"), None, ["row 6", "'value'", "> -100"]),
+    # an absolute change carries the outcome's unit, never `percent`
+    "absolute_change_in_percent": (lambda lines: replace(2, "unit", "percent")(replace(2, "statistic", "change_from_baseline")(lines)),
+                                   None, ["row 4", "'unit'", "unit not accepted"]),
     "duplicate_rows": (lambda lines: [*lines, lines[1]], None, ["duplicate row"]),
     "missing_column": (lambda lines: [",".join(c for c in line.split(",")[:-1]) for line in lines], None,
                        ["row 1", "'note'", "missing column"]),

@@ -43,6 +43,26 @@ def test_baseline_and_annualised_contrasts(synthetic):
     assert np.isnan(rate["se"])
 
 
+def test_absolute_changes_are_converted_but_not_fitted(synthetic):
+    rows = [
+        "Synthetic2000,all,single,human,F,postmenopausal,,,4,year,bmd_total_hip,absolute_change_per_year,-10.4,mg/cm2,,CI95,-12.4,-8.4,500,abstract,,synthetic",
+        "Synthetic2000,all,single,human,F,postmenopausal,,,4,year,bmd_lumbar_spine,pct_change_per_year,-1,percent,,none,,,500,abstract,,synthetic",
+        "Synthetic2000,all,single,human,F,postmenopausal,,,4,week,pth,change_from_baseline,-0.88,pmol/L,1.65,SD,,,23,abstract,,synthetic",
+    ]
+    synthetic.registry["studies"]["Synthetic2000"].update(species="human", design="natural_history")
+    synthetic.write_rows([HEADER, *rows])
+    dataset, _ = load_selection(synthetic.root, ["Synthetic2000"])
+    hip = dataset.set_index("outcome").loc["bmd_total_hip"]
+    assert hip["value_canonical"] == pytest.approx(-0.0104)  # mg/cm2 -> g/cm2, sign kept
+    assert hip["unit_canonical"] == "g/cm2"
+    pth = dataset.set_index("outcome").loc["pth"]
+    assert pth["value_canonical"] == pytest.approx(-0.88 * 9.425)
+    assert pth["sd_canonical"] == pytest.approx(1.65 * 9.425)
+    obs = build_observations(dataset)
+    assert list(obs.contrasts["outcome"]) == ["bmd_lumbar_spine"]
+    assert sorted(obs.unfitted["statistic"]) == ["absolute_change_per_year", "change_from_baseline"]
+
+
 def test_real_registry_builds_contrasts_for_every_default_study():
     import yaml
 

@@ -55,3 +55,18 @@ def test_doses():
     assert dose_as_percent_requirement(VOCAB, "human", "M", 420, "mg/day") == pytest.approx(100.0)
     assert dose_as_mg_per_day(0.5, "mmol/day") == pytest.approx(12.1525)
     assert np.isnan(dose_as_percent_requirement(VOCAB, "rat", "F", None, None))
+
+
+def test_every_statistic_declares_its_scale():
+    assert {VOCAB.scale(name) for name in VOCAB.statistics} == {"level", "percent", "absolute"}
+    assert VOCAB.accepts("bmd_total_hip", "absolute_change_per_year", "mg/cm2")
+    assert not VOCAB.accepts("bmd_total_hip", "absolute_change_per_year", "percent")
+    assert VOCAB.accepts("bmd_total_hip", "pct_change_per_year", "percent")
+
+
+def test_vocabulary_without_scale_names_the_statistic(tmp_path):
+    text = (ROOT / "data" / "vocabulary.yaml").read_text()
+    broken = tmp_path / "vocabulary.yaml"
+    broken.write_text(text.replace("change_from_baseline: {scale: absolute,", "change_from_baseline: {"))
+    with pytest.raises(ValueError, match="'change_from_baseline' needs a scale"):
+        load_vocabulary(broken)

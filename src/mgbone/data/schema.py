@@ -33,7 +33,7 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
     def unit_ok(df: pd.DataFrame) -> pd.Series:
         return pd.Series(
             [
-                o not in vocab.outcomes or vocab.accepts(o, s, u)
+                o not in vocab.outcomes or s not in vocab.statistics or vocab.accepts(o, s, u)
                 for o, s, u in zip(df["outcome"], df["statistic"], df["unit"], strict=True)
             ],
             index=df.index,
@@ -60,11 +60,13 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
 
     signed = [o for o, spec in vocab.outcomes.items() if spec.get("signed")]
 
+    levels, percents = vocab.statistics_of_scale("level"), vocab.statistics_of_scale("percent")
+
     def positive_mean(df):
-        return (df["statistic"] != "mean") | df["outcome"].isin(signed) | (df["value"] > 0)
+        return ~df["statistic"].isin(levels) | df["outcome"].isin(signed) | (df["value"] > 0)
 
     def percent_above_minus_100(df):
-        return (df["statistic"] == "mean") | (df["value"] > -100)
+        return ~df["statistic"].isin(percents) | (df["value"] > -100)
 
     return pa.DataFrameSchema(
         {

@@ -48,11 +48,12 @@ def dose_as_mg_per_day(dose, unit) -> float:
 def harmonise(table: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
     """Add canonical value, unit, SD, time in weeks and Mg exposure columns to a validated table."""
     out = table.copy()
-    is_mean = out["statistic"] == "mean"
+    # levels and absolute changes carry the outcome's unit; percents are unit-free
+    in_outcome_unit = (out["statistic"].map(vocab.scale) != "percent").to_numpy()
     factor = np.array(
         [
             vocab.unit_factor(o, u) if m else 1.0
-            for o, u, m in zip(out["outcome"], out["unit"], is_mean, strict=True)
+            for o, u, m in zip(out["outcome"], out["unit"], in_outcome_unit, strict=True)
         ]
     )
     sd = np.array(
@@ -67,7 +68,7 @@ def harmonise(table: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
     out["value_canonical"] = out["value"].to_numpy(float) * factor
     out["sd_canonical"] = sd * factor
     out["unit_canonical"] = [
-        vocab.canonical_unit(o) if m else "percent" for o, m in zip(out["outcome"], is_mean, strict=True)
+        vocab.canonical_unit(o) if m else "percent" for o, m in zip(out["outcome"], in_outcome_unit, strict=True)
     ]
     out["conversion_factor"] = factor
     weeks = out["time_unit"].map(vocab.time_units).to_numpy(float)

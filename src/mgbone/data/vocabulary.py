@@ -6,13 +6,14 @@ from pathlib import Path
 import yaml
 
 PERCENT = "percent"
+SCALES = ("level", "percent", "absolute")
 
 
 @dataclass(frozen=True)
 class Vocabulary:
     time_units: dict[str, float]
     outcomes: dict[str, dict]
-    statistics: dict[str, str]
+    statistics: dict[str, dict]
     species_requirement: dict[str, dict]
 
     def canonical_unit(self, outcome: str) -> str:
@@ -22,15 +23,25 @@ class Vocabulary:
         """Factor taking a value in `unit` to the outcome's canonical unit."""
         return float(self.outcomes[outcome]["units"][unit])
 
+    def scale(self, statistic: str) -> str:
+        """`level`, `percent` or `absolute`: what the unit column of a row with this statistic means."""
+        return self.statistics[statistic]["scale"]
+
+    def statistics_of_scale(self, scale: str) -> list[str]:
+        return [name for name, spec in self.statistics.items() if spec["scale"] == scale]
+
     def accepts(self, outcome: str, statistic: str, unit: str) -> bool:
-        if statistic == "mean":
-            return unit in self.outcomes[outcome]["units"]
-        return unit == PERCENT
+        if self.scale(statistic) == PERCENT:
+            return unit == PERCENT
+        return unit in self.outcomes[outcome]["units"]
 
 
 def load_vocabulary(path: str | Path) -> Vocabulary:
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
+    for name, spec in raw["statistics"].items():
+        if not isinstance(spec, dict) or spec.get("scale") not in SCALES:
+            raise ValueError(f"{path}: statistic '{name}' needs a scale, one of {', '.join(SCALES)}")
     return Vocabulary(
         time_units={k: float(v) for k, v in raw["time_units"].items()},
         outcomes=raw["outcomes"],

@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 
 WEEKS_PER_YEAR = 365.25 / 7
+# Statistics that become log-ratio contrasts; absolute changes and differences (no baseline level to
+# scale them by) are kept as unfitted rows.
+FITTED_STATISTICS = ("mean", "pct_change_from_baseline", "pct_difference_vs_control", "pct_change_per_year")
 
 # Which model quantity each outcome measures (outcomes not listed are kept but not fitted).
 OUTCOME_QUANTITY = {
@@ -109,8 +112,9 @@ def build_observations(dataset: pd.DataFrame, cohort_exposure_years: float = 10.
     """Contrasts from a harmonised dataset and the registry's reference groups (see mgbone.data.load_selection)."""
     data = dataset.copy()
     data["quantity"] = data["outcome"].map(OUTCOME_QUANTITY)
-    unfitted = data[data["quantity"].isna()].copy()
-    data = data[data["quantity"].notna()]
+    fitted = data["quantity"].notna() & data["statistic"].isin(FITTED_STATISTICS)
+    unfitted = data[~fitted].copy()
+    data = data[fitted]
     groups = _group_table(dataset, reference_groups)
     index = {(s, g): i for s, g, i in zip(groups["study_id"], groups["group"], groups["group_index"], strict=True)}
     controls = dataset[dataset["role"] == "control"].groupby("study_id")["group"].first().to_dict()
