@@ -39,3 +39,19 @@ def test_default_config_selects_registered_studies():
     for name, spec in config["analyses"].items():
         if spec["studies"] != "all":
             assert set(spec["studies"]) <= set(registry), name
+
+
+def test_readme_sources_table_matches_the_registry():
+    """data/README.md lists every study with the identifiers and page of its registry entry."""
+    registry = load_registry(DATA / "studies.yaml")
+    text = (DATA / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text[text.index("## Sources"):].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in registry:
+            rows[cells[0]] = cells
+    assert set(rows) == set(registry)
+    for study_id, (_, design, pmid, doi, url) in rows.items():
+        entry = registry[study_id]
+        assert (design, pmid, doi, url) == (
+            entry["design"], entry.get("pmid") or "-", entry.get("doi") or "-", entry["url"]), study_id
