@@ -29,6 +29,8 @@ OUTCOME_QUANTITY = {
     "ctx": "osteoclast_activity",
     "pyridinoline": "osteoclast_activity",
     "deoxypyridinoline": "osteoclast_activity",
+    "ictp": "osteoclast_activity",
+    "ntx_urine": "osteoclast_activity",
     "osteoblast_number": "osteoblast_activity",
     "osteocalcin": "osteoblast_activity",
     "p1np": "osteoblast_activity",
