@@ -109,12 +109,17 @@ def _percent_se(row) -> float:
     return float(sd / np.sqrt(row["n"]) / 100.0 / (1.0 + row["value"] / 100.0))
 
 
+def fittable_rows(dataset: pd.DataFrame) -> pd.Series:
+    """Rows of a form the models fit: an outcome that measures a model quantity, as a level or a percent."""
+    return dataset["outcome"].isin(list(OUTCOME_QUANTITY)) & dataset["statistic"].isin(FITTED_STATISTICS)
+
+
 def build_observations(dataset: pd.DataFrame, cohort_exposure_years: float = 10.0,
                        reference_groups: pd.DataFrame | None = None) -> ObservationSet:
     """Contrasts from a harmonised dataset and the registry's reference groups (see mgbone.data.load_selection)."""
     data = dataset.copy()
     data["quantity"] = data["outcome"].map(OUTCOME_QUANTITY)
-    fitted = data["quantity"].notna() & data["statistic"].isin(FITTED_STATISTICS)
+    fitted = fittable_rows(data)
     unfitted = data[~fitted].copy()
     data = data[fitted]
     groups = _group_table(dataset, reference_groups)

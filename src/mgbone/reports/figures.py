@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mgbone.io import atomic_path  # noqa: E402
+from mgbone.models.observations import fittable_rows  # noqa: E402
 
 DPI = 110
 BAND_ALPHAS = (("q2.5", "q97.5", 0.15, "95%"), ("q5", "q95", 0.25, "90%"), ("q25", "q75", 0.4, "50%"))
@@ -23,16 +24,23 @@ def _save(fig, path: str | Path) -> None:
 
 
 def data_overview(dataset: pd.DataFrame, path: str | Path) -> None:
-    """Observations by study and outcome (counts) and when they were measured."""
+    """Observations by study and outcome (counts; dark where some rows are of a fittable form) and when."""
     counts = dataset.pivot_table(index="study_id", columns="outcome", values="value", aggfunc="count", fill_value=0)
+    fittable = (
+        dataset.assign(fittable=fittable_rows(dataset))
+        .pivot_table(index="study_id", columns="outcome", values="fittable", aggfunc="any", fill_value=False)
+        .reindex_like(counts).fillna(False).to_numpy(bool)
+    )
+    shade = np.where(fittable, 2.0, np.where(counts.to_numpy() > 0, 0.8, 0.0))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 0.35 * len(counts) + 2.5), width_ratios=(3, 2))
-    ax1.imshow(counts.to_numpy() > 0, cmap="Blues", aspect="auto", vmin=0, vmax=1.5)
+    ax1.imshow(shade, cmap="Blues", aspect="auto", vmin=0, vmax=2.6)
     for (i, j), n in np.ndenumerate(counts.to_numpy()):
         if n:
-            ax1.text(j, i, str(n), ha="center", va="center", fontsize=8)
+            ax1.text(j, i, str(n), ha="center", va="center", fontsize=8, color="white" if fittable[i, j] else "black")
     ax1.set_xticks(range(counts.shape[1]), counts.columns, rotation=60, ha="right", fontsize=8)
     ax1.set_yticks(range(counts.shape[0]), counts.index, fontsize=8)
-    ax1.set_title("observations per study and outcome")
+    ax1.set_title("observations per study and outcome\n(dark: levels or percents of a model quantity; light: kept, not fitted)",
+                  fontsize=10)
     order = {s: i for i, s in enumerate(counts.index)}
     colours = {"rat": "tab:red", "mouse": "tab:orange", "human": "tab:blue"}
     for species, part in dataset.groupby("species"):
