@@ -12,6 +12,7 @@ import pandas as pd
 from mgbone.data import load_registry
 from mgbone.models import get_model
 from mgbone.reports import interactive
+from mgbone.reports.evidence import evidence_by_link
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUMMARY_COLUMNS = ["quantity", "mean", "sd", "median", "eti90_lower", "eti90_upper", "eti95_lower", "eti95_upper",
@@ -138,6 +139,7 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         commit=git_commit(root),
         css=(TEMPLATES / "report.css").read_text(),
         n_rows=len(dataset),
+        evidence=evidence_by_link(dataset, {s for a in contexts for s in a["studies"]}).to_dict("records"),
         comparisons=comparison_sections,
         loso=extras["loso"],
         sbc=extras["sbc"],
