@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: env run test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench bench-stan bench-growth
+.PHONY: env run extended test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench bench-stan bench-growth
 
 # Rebuilt when pyproject.toml or the lock change, or when the venv's Python is not 3.12.
 $(STAMP): pyproject.toml requirements.lock .python-version
@@ -56,6 +56,10 @@ test-browser: browser-deps
 
 test-cluster: cluster-deps
 	pytest -m cluster -rs
+
+# M1 on the default studies plus the later natural-history cohorts, compared with m1_all
+extended: $(STAMP)
+	mgbone run --cores $(CORES) --configfile config/extended.yaml
 
 # Heavy analyses (config/heavy.yaml merged over the default config): leave-one-study-out refits and
 # simulation-based calibration as one job per fit or batch, added to the report; or one of them alone.

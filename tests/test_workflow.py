@@ -209,3 +209,15 @@ def test_remote_pull_fetches_tables_and_checks_their_sha256(finished_run, data_s
     assert result.returncode != 0 and "checksum mismatch with the registry" in log
     assert f"{base_url}/studies/Rude1998.csv" in log
     assert not (other / target).exists()
+
+
+@pytest.mark.parametrize(("overlay", "expected"), [("config/heavy.yaml", ["loso_fold", "sbc_batch"]),
+                                                   ("config/extended.yaml", ["m1_extended", "evidence_base"])])
+def test_shipped_config_overlays_validate_and_plan(tmp_path, overlay, expected):
+    """The overlays merged over the default config pass the schema and plan their extra jobs (dry run)."""
+    project = copy_project(tmp_path / "overlay")
+    result = run(project, "-n", "--cores", "1", "--configfile", overlay, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-2000:]
+    for word in expected:
+        assert word in output
