@@ -9,6 +9,14 @@ from mgbone.models.observations import WEEKS_PER_YEAR, build_observations
 from tests.conftest import HEADER
 
 
+def _human_natural_history(synthetic, rows: list[str]) -> pd.DataFrame:
+    """The synthetic study re-registered as a human natural-history study with these rows, loaded."""
+    synthetic.registry["studies"]["Synthetic2000"].update(species="human", design="natural_history")
+    synthetic.write_rows([HEADER, *rows])
+    dataset, _ = load_selection(synthetic.root, ["Synthetic2000"])
+    return dataset
+
+
 def test_vs_control_log_ratio_and_delta_method(synthetic):
     dataset, prov = load_selection(synthetic.root, ["Synthetic2000"])
     obs = build_observations(dataset, reference_groups=prov["reference_groups"]).contrasts.set_index("outcome")
@@ -30,9 +38,7 @@ def test_baseline_and_annualised_contrasts(synthetic):
         "Synthetic2000,diet,single,human,F,adult,0.5,mmol/day,3,week,serum_mg,mean,0.6,mmol/L,0.02,SE,,,26,abstract,,synthetic",
         "Synthetic2000,diet,single,human,F,perimenopausal,,,27,month,bmd_lumbar_spine,pct_change_per_year,-2,percent,,none,,,40,abstract,,synthetic",
     ]
-    synthetic.registry["studies"]["Synthetic2000"].update(species="human", design="natural_history")
-    synthetic.write_rows([HEADER, *rows])
-    dataset, prov = load_selection(synthetic.root, ["Synthetic2000"])
+    dataset = _human_natural_history(synthetic, rows)
     obs = build_observations(dataset).contrasts.set_index("outcome")
     assert obs.loc["serum_mg", "kind"] == "vs_baseline"
     assert obs.loc["serum_mg", "y"] == pytest.approx(np.log(0.6 / 0.8))
@@ -49,9 +55,7 @@ def test_absolute_changes_are_converted_but_not_fitted(synthetic):
         "Synthetic2000,all,single,human,F,postmenopausal,,,4,year,bmd_lumbar_spine,pct_change_per_year,-1,percent,,none,,,500,abstract,,synthetic",
         "Synthetic2000,all,single,human,F,postmenopausal,,,4,week,pth,change_from_baseline,-0.88,pmol/L,1.65,SD,,,23,abstract,,synthetic",
     ]
-    synthetic.registry["studies"]["Synthetic2000"].update(species="human", design="natural_history")
-    synthetic.write_rows([HEADER, *rows])
-    dataset, _ = load_selection(synthetic.root, ["Synthetic2000"])
+    dataset = _human_natural_history(synthetic, rows)
     hip = dataset.set_index("outcome").loc["bmd_total_hip"]
     assert hip["value_canonical"] == pytest.approx(-0.0104)  # mg/cm2 -> g/cm2, sign kept
     assert hip["unit_canonical"] == "g/cm2"
