@@ -2,7 +2,9 @@
 exercise validation and arithmetic; they never enter data/."""
 
 import hashlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,23 @@ SYNTHETIC_ROWS = [
     "Synthetic2000,control,control,rat,F,adult,500,mg/kg diet,12,week,pth,mean,109,pg/mL,30,SD,,,6,Table 1,,synthetic",
     "Synthetic2000,low_Mg,treatment,rat,F,adult,20,mg/kg diet,12,week,trabecular_bone_volume,pct_difference_vs_control,-40,percent,,CI95,-50,-30,6,Fig 2,,synthetic",
 ]
+
+
+def pytest_configure(config):
+    """Start every test session from an empty PyTensor/numba compile cache, as a new machine does.
+
+    A warm cache once hid a reproducibility bug (fast-math code compiled fresh and loaded from the
+    cache gave different draws), so the session's first workflow run (`finished_run`) compiles from
+    scratch and later runs in the same session (e.g. the `--cores 1` rerun) reuse that cache: their
+    tables are compared byte for byte, which is the cold-vs-warm check. Subprocesses inherit the flags.
+    """
+    if os.environ.get("MGBONE_KEEP_COMPILE_CACHE"):  # opt-out for quick local iteration
+        return
+    compiledir = tempfile.mkdtemp(prefix="mgbone-cold-compiledir-")
+    flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f and not f.startswith("base_compiledir=")]
+    os.environ["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={compiledir}"])
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(compiledir, "numba")
+    config.cold_compiledir = compiledir
 
 
 def sha256(path: Path) -> str:

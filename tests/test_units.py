@@ -58,7 +58,9 @@ def test_doses():
 
 
 def test_every_statistic_declares_its_scale():
-    assert {VOCAB.scale(name) for name in VOCAB.statistics} == {"level", "percent", "absolute"}
+    assert {VOCAB.scale(name) for name in VOCAB.statistics} == {"level", "percent", "absolute", "direction"}
+    assert VOCAB.accepts("bmd_total_hip", "direction_vs_control", "direction")
+    assert not VOCAB.accepts("bmd_total_hip", "direction_vs_control", "percent")
     assert VOCAB.accepts("bmd_total_hip", "absolute_change_per_year", "mg/cm2")
     assert not VOCAB.accepts("bmd_total_hip", "absolute_change_per_year", "percent")
     assert VOCAB.accepts("bmd_total_hip", "pct_change_per_year", "percent")
@@ -69,4 +71,21 @@ def test_vocabulary_without_scale_names_the_statistic(tmp_path):
     broken = tmp_path / "vocabulary.yaml"
     broken.write_text(text.replace("change_from_baseline: {scale: absolute,", "change_from_baseline: {"))
     with pytest.raises(ValueError, match="'change_from_baseline' needs a scale"):
+        load_vocabulary(broken)
+
+
+def test_every_outcome_has_plausible_bounds_with_a_reason():
+    for name, spec in VOCAB.outcomes.items():
+        bounds = spec.get("plausible")
+        assert bounds is not None, name
+        assert float(bounds["min"]) < float(bounds["max"]) and len(bounds["reason"]) > 10, name
+
+
+def test_plausible_bounds_without_a_reason_are_refused(tmp_path):
+    text = (ROOT / "data" / "vocabulary.yaml").read_text()
+    broken = tmp_path / "vocabulary.yaml"
+    start = text.index("plausible:", text.index("serum_mg:"))
+    end = text.index("\n", start)
+    broken.write_text(text[:start] + "plausible: {min: 0.1, max: 5}" + text[end:])
+    with pytest.raises(ValueError, match="'serum_mg': `plausible` needs min < max and a reason"):
         load_vocabulary(broken)

@@ -6,13 +6,13 @@ from pathlib import Path
 import pandas as pd
 import pandera.errors
 
+from mgbone.data.checks import HEADER_LINES, coerce_numbers, design_limits, groups_consistent, plausibility
 from mgbone.data.errors import DataIssue, DataValidationError
 from mgbone.data.registry import load_registry, sha256_of
 from mgbone.data.schema import COLUMNS, OPTIONAL_COLUMNS, study_table_schema
 from mgbone.data.units import dose_as_percent_requirement, harmonise
 from mgbone.data.vocabulary import Vocabulary, load_vocabulary
 
-HEADER_LINES = 1  # pandas index 0 is file line 2
 
 
 def _line_of_byte(raw: bytes, offset: int) -> int:
@@ -51,11 +51,18 @@ def read_study_table(path: Path, study_id: str, vocab: Vocabulary) -> pd.DataFra
     for column in OPTIONAL_COLUMNS:
         if column not in table.columns:
             table[column] = None
+    # numbers first: a cell that is not a number is said so once, not blamed on the rules it then breaks
+    table, issues = coerce_numbers(name, table)
+    if issues:
+        raise DataValidationError(issues)
     schema = study_table_schema(vocab, study_id)
     try:
         table = schema.validate(table, lazy=True)
     except pandera.errors.SchemaErrors as err:
         raise DataValidationError(_issues_from_pandera(name, err.failure_cases)) from None
+    issues = plausibility(name, table, vocab) + design_limits(name, table) + groups_consistent(name, table)
+    if issues:
+        raise DataValidationError(sorted(issues, key=lambda i: (i.row or 0, i.column or "", i.rule)))
     table["source_file"] = path.name
     table["source_row"] = table.index.to_numpy() + 1 + HEADER_LINES
     return table.reset_index(drop=True)

@@ -10,13 +10,19 @@ COLUMNS = [
     "time", "time_unit", "outcome", "statistic", "value", "unit", "dispersion",
     "dispersion_type", "ci_lower", "ci_upper", "n", "locator", "digitised", "note",
 ]  # fmt: skip
-OPTIONAL_COLUMNS = ["time_start"]  # may be absent from a file; added as empty
+# may be absent from a file; added as empty. p_value: the p as printed for a direction row (e.g. "<0.05", "NS");
+# intervention*: the drug or hormone of a trial arm (a key of `interventions` in vocabulary.yaml), its dose as
+# printed and the time it was stopped (in the row's time unit)
+OPTIONAL_COLUMNS = ["time_start", "p_value", "intervention", "intervention_dose", "intervention_stop"]
 REQUIRED_TEXT = ["study_id", "group", "role", "species", "sex", "life_stage", "time_unit",
                  "outcome", "statistic", "unit", "locator"]  # fmt: skip
 ROLES = ["control", "treatment", "single"]
 SEXES = ["F", "M", "mixed"]
 DOSE_UNITS = ["mg/kg diet", "mg/day", "mmol/day", "percent requirement"]
 DISPERSION_TYPES = ["SD", "SE", "CI95", "none"]
+# a p as printed: "0.03", "<0.05", "<=0.001", ">0.05", "NS" (not significant, p >= 0.05 assumed)
+P_VALUE_PATTERN = r"^(NS|(<|<=|>|>=|=)?\s*(0?\.\d+|1(\.0+)?|\d(\.\d+)?[eE]-\d+))$"
+P_VALUE_RULE = "p_value must read like 0.03, <0.05, >0.05 or NS"
 DUPLICATE_KEY = ["study_id", "group", "outcome", "statistic", "time", "time_unit"]
 
 
@@ -65,6 +71,11 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
     def positive_mean(df):
         return ~df["statistic"].isin(levels) | df["outcome"].isin(signed) | (df["value"] > 0)
 
+    directions = vocab.statistics_of_scale("direction")
+
+    def direction_has_no_spread(df):
+        return ~df["statistic"].isin(directions) | (df["dispersion"].isna() & df["ci_lower"].isna())
+
     def percent_above_minus_100(df):
         return ~df["statistic"].isin(percents) | (df["value"] > -100)
 
@@ -94,6 +105,13 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
             "locator": _text(),
             "digitised": pa.Column(str, nullable=True),
             "note": pa.Column(str, nullable=True),
+            "p_value": pa.Column(str, pa.Check.str_matches(P_VALUE_PATTERN, error=P_VALUE_RULE), nullable=True),
+            "intervention": pa.Column(str, pa.Check.isin(list(vocab.interventions),
+                                                         error="unknown intervention (not in vocabulary.yaml)"),
+                                      nullable=True),
+            "intervention_dose": pa.Column(str, nullable=True),
+            "intervention_stop": pa.Column(float, pa.Check.ge(0, error="intervention_stop before baseline"),
+                                           nullable=True, coerce=True),
         },
         checks=[
             _row_check("unit not accepted for this outcome and statistic", "unit", unit_ok),
@@ -104,6 +122,8 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
             _row_check("time_start must be before time", "time_start", interval_ordered),
             _row_check("a mean must be > 0 (except for signed outcomes such as balances)", "value", positive_mean),
             _row_check("a percent change must be > -100", "value", percent_above_minus_100),
+            _row_check("a direction row carries no spread (its evidence is the p-value and n)", "dispersion",
+                       direction_has_no_spread),
         ],
         unique=DUPLICATE_KEY,
         report_duplicates="all",

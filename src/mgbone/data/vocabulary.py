@@ -6,7 +6,8 @@ from pathlib import Path
 import yaml
 
 PERCENT = "percent"
-SCALES = ("level", "percent", "absolute")
+DIRECTION = "direction"  # a result printed only as higher / lower / not different, with its p and n
+SCALES = ("level", "percent", "absolute", DIRECTION)
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class Vocabulary:
     outcomes: dict[str, dict]
     statistics: dict[str, dict]
     species_requirement: dict[str, dict]
+    interventions: dict[str, dict]
 
     def canonical_unit(self, outcome: str) -> str:
         return self.outcomes[outcome]["canonical_unit"]
@@ -31,8 +33,8 @@ class Vocabulary:
         return [name for name, spec in self.statistics.items() if spec["scale"] == scale]
 
     def accepts(self, outcome: str, statistic: str, unit: str) -> bool:
-        if self.scale(statistic) == PERCENT:
-            return unit == PERCENT
+        if self.scale(statistic) in (PERCENT, DIRECTION):
+            return unit == self.scale(statistic)
         return unit in self.outcomes[outcome]["units"]
 
 
@@ -42,9 +44,14 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
     for name, spec in raw["statistics"].items():
         if not isinstance(spec, dict) or spec.get("scale") not in SCALES:
             raise ValueError(f"{path}: statistic '{name}' needs a scale, one of {', '.join(SCALES)}")
+    for name, spec in raw["outcomes"].items():
+        bounds = spec.get("plausible")
+        if bounds is not None and not (bounds.get("reason") and float(bounds["min"]) < float(bounds["max"])):
+            raise ValueError(f"{path}: outcome '{name}': `plausible` needs min < max and a reason")
     return Vocabulary(
         time_units={k: float(v) for k, v in raw["time_units"].items()},
         outcomes=raw["outcomes"],
         statistics=raw["statistics"],
         species_requirement=raw["species_requirement"],
+        interventions=raw.get("interventions", {}),
     )

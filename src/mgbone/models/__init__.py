@@ -1,5 +1,6 @@
 """The magnesium-bone model family behind one interface (see base.BoneModel)."""
 
+import mgbone.numerics  # noqa: F401  (strict floating point before any graph is compiled)
 from mgbone.models.base import BoneModel, Scenario
 from mgbone.models.m0_empirical import EmpiricalModel
 from mgbone.models.m1_bone_cells import BoneCellsModel
