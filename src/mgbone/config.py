@@ -37,3 +37,50 @@ def check_references(config: dict) -> None:
             problems.append(f"claim.{key}: '{claim[key]}' is not a scenario name {scenarios}")
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+# -- the config each step reads: its rule's params are exactly this, so a change reruns what it changes --------
+# Dotted paths into the config; `{analysis}` is the job's analysis. A step is handed only these keys (see
+# `step_config`), so reading anything else is a KeyError in the step, not a silently stale result.
+STEP_KEYS: dict[str, tuple[str, ...]] = {
+    "catalog": ("data_dir", "observation.cohort_exposure_years"),
+    "pull": ("data_dir", "observation.cohort_exposure_years", "remote_data", "analyses.{analysis}.studies"),
+    "fit": ("seed", "observation.cohort_exposure_years", "sampler_defaults", "analyses.{analysis}.model",
+            "analyses.{analysis}.sampler"),
+    "diagnose": ("diagnostics",),
+    "predict": ("seed", "observation.cohort_exposure_years", "scenarios", "analyses.{analysis}.model"),
+    "summarize": ("seed", "scenarios", "derived", "claim.low_intake", "claim.supplemented", "claim.horizon_years",
+                  "claim.drug", "analyses.{analysis}.model"),
+    "sensitivity": ("seed", "observation.cohort_exposure_years", "scenarios", "claim.low_intake",
+                    "claim.supplemented", "claim.horizon_years", "sensitivity.threshold",
+                    "analyses.{analysis}.model"),
+    "loso_fold": ("seed", "observation.cohort_exposure_years", "sampler_defaults", "analyses.{analysis}.model",
+                  "analyses.{analysis}.sampler", "loso.sampler"),
+    "sbc_batch": ("seed", "observation.cohort_exposure_years", "sbc.simulations", "sbc.per_job", "sbc.sampler",
+                  "analyses.{analysis}.model"),
+}
+_MISSING = object()
+
+
+def _lookup(config: dict, path: list[str]):
+    node = config
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+def step_config(config: dict, step: str, analysis: str | None = None) -> dict:
+    """The part of `config` a step reads (nested as in the config; optional keys absent when unset)."""
+    out: dict = {}
+    for dotted in STEP_KEYS[step]:
+        path = dotted.format(analysis=analysis).split(".")
+        value = _lookup(config, path)
+        if value is _MISSING:
+            continue
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return out

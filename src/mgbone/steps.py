@@ -92,7 +92,7 @@ def remote_url(config: dict, relative_file: str) -> str | None:
     return remote["base_url"].rstrip("/") + "/" + relative_file
 
 
-def pull(config: dict, analysis: str, dataset_csv, groups_csv, manifest_json, overview_png,
+def pull(config: dict, analysis: str, *, dataset_csv, groups_csv, manifest_json, overview_png,
          tables: list | None = None) -> None:
     """`tables`: local paths of the selected study tables in selection order (fetched copies when remote)."""
     studies = selected_studies(config, analysis)
@@ -115,7 +115,7 @@ def pull(config: dict, analysis: str, dataset_csv, groups_csv, manifest_json, ov
     log.info("dataset: %d rows, %d fittable contrasts", len(dataset), obs.n)
 
 
-def catalog(config: dict, dataset_csv, manifest_json, overview_png) -> None:
+def catalog(config: dict, *, dataset_csv, manifest_json, overview_png) -> None:
     """Every registered study, validated and harmonised: the data section of the report."""
     studies = sorted(load_registry(Path(config["data_dir"]) / "studies.yaml"))
     log.info("validating all %d registered studies", len(studies))
@@ -128,7 +128,7 @@ def catalog(config: dict, dataset_csv, manifest_json, overview_png) -> None:
 
 
 # -- fit -------------------------------------------------------------------------------------------
-def fit(config: dict, analysis: str, dataset_csv, groups_csv, posterior_nc, fit_info_json, threads: int = 1) -> None:
+def fit(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, fit_info_json, threads: int = 1) -> None:
     spec = config["analyses"][analysis]
     model = get_model(spec["model"])
     obs = model.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
@@ -155,7 +155,8 @@ def load_posterior(path) -> xr.DataTree:
 
 
 # -- diagnose --------------------------------------------------------------------------------------
-def diagnose(config: dict, analysis: str, posterior_nc, fit_info_json, diagnostics_json, parameters_csv, rank_png) -> None:
+def diagnose(config: dict, analysis: str, *, posterior_nc, fit_info_json, diagnostics_json, parameters_csv,
+             rank_png) -> None:
     tree = load_posterior(posterior_nc)
     info = json.loads(Path(fit_info_json).read_text())
     gate_config = config["diagnostics"]
@@ -184,18 +185,19 @@ def gate_warning(diagnostics_json) -> str | None:
 
 
 # -- predict ---------------------------------------------------------------------------------------
-def requirement(config: dict) -> float:
-    vocab = load_vocabulary(Path(config["data_dir"]) / "vocabulary.yaml")
+def requirement(vocabulary_yaml) -> float:
+    vocab = load_vocabulary(vocabulary_yaml)
     return float(vocab.species_requirement["human_female"]["value"])
 
 
-def predict(config: dict, analysis: str, posterior_nc, diagnostics_json, dataset_csv, groups_csv, predictions_csv,
-            curves_png, predictive_csv, coverage_csv, ppc_png, study_curves_csv, study_curves_png) -> None:
+def predict(config: dict, analysis: str, *, posterior_nc, diagnostics_json, dataset_csv, groups_csv, vocabulary_yaml,
+            predictions_csv, curves_png, predictive_csv, coverage_csv, ppc_png, study_curves_csv,
+            study_curves_png) -> None:
     tree = load_posterior(posterior_nc)
     model = get_model(config["analyses"][analysis]["model"])
     warning = gate_warning(diagnostics_json)
-    bands, _, _ = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"], requirement(config),
-                                       stable_seed(config["seed"], analysis, "predict"))
+    bands, _, _ = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"],
+                                       requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"))
     bands["gate_passed"] = warning is None
     write_csv(predictions_csv, bands)
     figures.bone_curves(bands, curves_png, f"{analysis}: predicted bone mass ({model.title})", warning)
@@ -215,9 +217,9 @@ def predict(config: dict, analysis: str, posterior_nc, diagnostics_json, dataset
 
 
 # -- summarize -------------------------------------------------------------------------------------
-def drug_effect(config: dict) -> dict:
-    spec = config["claim"]["drug"]
-    dataset, _ = load_selection(config["data_dir"], [spec["study"]])
+def drug_effect(spec: dict, data_dir) -> dict:
+    """The printed trial difference the claim is checked against (`claim.drug`: study and outcome)."""
+    dataset, _ = load_selection(data_dir, [spec["study"]])
     rows = dataset[(dataset["outcome"] == spec["outcome"]) & (dataset["statistic"] == "pct_difference_vs_control")]
     if rows.empty:
         raise ValueError(f"claim.drug: no pct_difference_vs_control row for {spec['outcome']} in {spec['study']}")
@@ -232,28 +234,31 @@ def drug_effect(config: dict) -> dict:
             "years": float(row["time_weeks"]) / (365.25 / 7), "source": f"{row['source_file']}:{row['source_row']}"}
 
 
-def summarize(config: dict, analysis: str, posterior_nc, diagnostics_json, summary_csv, derived_csv,
-              probabilities_csv, claim_json) -> None:
+def summarize(config: dict, analysis: str, *, posterior_nc, diagnostics_json, registry_yaml, summary_csv,
+              derived_csv, probabilities_csv, claim_json) -> None:
+    """`registry_yaml`: the registry beside the claim's drug table and the vocabulary (all rule inputs)."""
     tree = load_posterior(posterior_nc)
     model = get_model(config["analyses"][analysis]["model"])
     summary = parameter_summary(tree)
     warning = gate_warning(diagnostics_json)
     summary["gate_passed"] = warning is None
     write_csv(summary_csv, summary)
-    _, bone, times = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"], requirement(config),
+    data_dir = Path(registry_yaml).parent
+    _, bone, times = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"],
+                                          requirement(data_dir / "vocabulary.yaml"),
                                           stable_seed(config["seed"], analysis, "predict"))
     derived, probabilities = derived_quantities(bone, times, config["derived"])
     derived["gate_passed"] = warning is None
     write_csv(derived_csv, derived)
     write_csv(probabilities_csv, probabilities)
-    claim = claim_check(bone, times, config["claim"], drug_effect(config),
+    claim = claim_check(bone, times, config["claim"], drug_effect(config["claim"]["drug"], data_dir),
                         np.random.default_rng(stable_seed(config["seed"], analysis, "claim")))
     claim.update({"analysis": analysis, "model": model.title, "gate_passed": warning is None, "gate_warning": warning})
     write_json(claim_json, claim)
 
 
 # -- compare ---------------------------------------------------------------------------------------
-def compare(analyses: list[str], posteriors: list, loo_csv, agreement_csv, agreement_png) -> None:
+def compare(analyses: list[str], posteriors: list, *, loo_csv, agreement_csv, agreement_png) -> None:
     """PSIS-LOO on the observations the analyses share, and agreement of the parameters they share."""
     from mgbone.reports.agreement import agreement_table, parameter_elements
     from mgbone.reports.comparisons import loo_comparison
@@ -279,7 +284,8 @@ def compare(analyses: list[str], posteriors: list, loo_csv, agreement_csv, agree
 
 
 # -- leave one study out ---------------------------------------------------------------------------
-def loso_fold(config: dict, analysis: str, study: str, dataset_csv, groups_csv, held_out_csv, threads: int = 1) -> None:
+def loso_fold(config: dict, analysis: str, study: str, *, dataset_csv, groups_csv, held_out_csv,
+              threads: int = 1) -> None:
     """Refit the analysis without one study and predict that study's observations."""
     from mgbone.inference.holdout import held_out_predictive, without_study
 
@@ -292,7 +298,7 @@ def loso_fold(config: dict, analysis: str, study: str, dataset_csv, groups_csv, 
         return
     train = model.fits(without_study(obs, study))
     settings = SamplerSettings.from_config({**sampler_settings(config, analysis).__dict__,
-                                            **config.get("loso", {}).get("sampler", {})})
+                                            **config.get("loso", {}).get("sampler", {})})  # (optional key)
     seed = stable_seed(config["seed"], analysis, "loso", study)
     log.info("LOSO %s: fitting %s without %s (%d of %d contrasts, seed %d)", analysis, model.name, study,
              train.n, obs.n, seed)
@@ -304,7 +310,7 @@ def loso_fold(config: dict, analysis: str, study: str, dataset_csv, groups_csv, 
     write_csv(held_out_csv, held)
 
 
-def loso_summarize(analysis: str, fold_csvs: list, posterior_nc, held_out_csv, summary_csv, loso_png) -> None:
+def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv, summary_csv, loso_png) -> None:
     """All folds in one table, each study's elpd without vs with itself, and the figure."""
     from mgbone.inference.holdout import loso_summary
 
@@ -324,7 +330,8 @@ def loso_summarize(analysis: str, fold_csvs: list, posterior_nc, held_out_csv, s
 
 
 # -- prior sensitivity -----------------------------------------------------------------------------
-def sensitivity(config: dict, analysis: str, dataset_csv, groups_csv, posterior_nc, sensitivity_csv) -> None:
+def sensitivity(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, vocabulary_yaml,
+                sensitivity_csv) -> None:
     """Power-scaling sensitivity of the parameters and of the conclusions (claim quantities)."""
     from mgbone.inference.sensitivity import power_scaling
     from mgbone.reports.predictions import claim_draws
@@ -333,7 +340,7 @@ def sensitivity(config: dict, analysis: str, dataset_csv, groups_csv, posterior_
     obs = model_def.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
     tree = load_posterior(posterior_nc)
     _, bone, times = scenario_predictions(model_def, tree["posterior"].dataset, config["scenarios"],
-                                          requirement(config), stable_seed(config["seed"], analysis, "predict"))
+                                          requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"))
     conclusions = claim_draws(bone, times, config["claim"]) if _claim_scenarios_present(config, bone) else {}
     table = power_scaling(tree, model_def.build(obs), conclusions,
                           threshold=config.get("sensitivity", {}).get("threshold", 0.05))
@@ -348,7 +355,7 @@ def _claim_scenarios_present(config: dict, bone: dict) -> bool:
 
 
 # -- simulation-based calibration ------------------------------------------------------------------
-def sbc_batch(config: dict, analysis: str, batch: int, dataset_csv, groups_csv, ranks_csv) -> None:
+def sbc_batch(config: dict, analysis: str, batch: int, *, dataset_csv, groups_csv, ranks_csv) -> None:
     """One batch of SBC simulations on the design of an analysis's studies (SYNTHETIC data)."""
     from mgbone.inference.calibration import sbc_simulations
 
@@ -365,7 +372,7 @@ def sbc_batch(config: dict, analysis: str, batch: int, dataset_csv, groups_csv, 
     write_csv(ranks_csv, ranks)
 
 
-def sbc_combine(analysis: str, batch_csvs: list, ranks_csv, summary_csv, histogram_png) -> None:
+def sbc_combine(analysis: str, *, batch_csvs: list, ranks_csv, summary_csv, histogram_png) -> None:
     from mgbone.inference.calibration import sbc_summary
 
     ranks = pd.concat([read_dataset(p) for p in batch_csvs], ignore_index=True).sort_values(["simulation", "parameter"])

@@ -2,8 +2,9 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from mgbone.config import check_references
+from mgbone.config import check_references, step_config
 from mgbone.data import load_registry
+from mgbone.provenance import library_fingerprint
 from mgbone.steps import remote_url, selected_studies
 
 min_version("9.0")
@@ -16,6 +17,8 @@ storage:
 validate(config, "../schemas/config.schema.yaml")
 check_references(config)
 
+# every rule's params carry the library's source hash: editing mgbone reruns what it computed
+LIBRARY = library_fingerprint()
 ANALYSES = sorted(config["analyses"])
 COMPARISONS = sorted(config.get("comparisons", {}))
 LOSO_ANALYSES = sorted(config.get("loso", {}).get("analyses", []))
@@ -65,8 +68,20 @@ def all_study_files(wildcards):
     ]
 
 
-def analysis_spec(wildcards):
-    return config["analyses"][wildcards.analysis]
+def settings(step):
+    """The rule's `config` param: exactly the keys its step reads (mgbone.config.STEP_KEYS)."""
+    return lambda wildcards: step_config(config, step, getattr(wildcards, "analysis", None))
+
+
+def vocabulary_file():
+    return str(Path(config["data_dir"]) / "vocabulary.yaml")
+
+
+def claim_drug_table(wildcards):
+    """The trial table the claim's printed comparator is read from (pull names a study absent from the registry)."""
+    registry = load_registry(registry_path())
+    study = config["claim"]["drug"]["study"]
+    return [str(Path(config["data_dir"]) / registry[study]["file"])] if study in registry else []
 
 
 def analysis_outputs(kind):

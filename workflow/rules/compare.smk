@@ -28,5 +28,6 @@ rule compare:
         runtime=10,
     params:
         analyses=comparison_analyses,
+        library=LIBRARY,
     script:
         "../scripts/compare.py"

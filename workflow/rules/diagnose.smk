@@ -23,6 +23,7 @@ rule diagnose:
         mem_mb=2000,
         runtime=10,
     params:
-        gate=config["diagnostics"],
+        config=settings("diagnose"),
+        library=LIBRARY,
     script:
         "../scripts/diagnose.py"

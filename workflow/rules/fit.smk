@@ -14,8 +14,7 @@ rule fit:
         mem_mb=4000,
         runtime=60,
     params:
-        spec=analysis_spec,
-        sampler=config["sampler_defaults"],
-        seed=config["seed"],
+        config=settings("fit"),
+        library=LIBRARY,
     script:
         "../scripts/fit.py"

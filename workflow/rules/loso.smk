@@ -16,6 +16,9 @@ rule loso_fold:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        config=settings("loso_fold"),
+        library=LIBRARY,
     script:
         "../scripts/loso_fold.py"
 
@@ -44,6 +47,8 @@ rule loso_summary:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        library=LIBRARY,
     script:
         "../scripts/loso_summary.py"
 

@@ -4,6 +4,7 @@ rule predict:
         diagnostics="results/{analysis}/diagnostics/diagnostics.json",
         dataset="results/{analysis}/data/dataset.csv",
         groups="results/{analysis}/data/reference_groups.csv",
+        vocabulary=vocabulary_file(),
     output:
         predictions=report(
             "results/{analysis}/predict/bone_loss_bands.csv",
@@ -39,6 +40,7 @@ rule predict:
         mem_mb=3000,
         runtime=15,
     params:
-        scenarios=config["scenarios"],
+        config=settings("predict"),
+        library=LIBRARY,
     script:
         "../scripts/predict.py"

@@ -19,7 +19,8 @@ rule pull:
         mem_mb=1000,
         runtime=10,
     params:
-        spec=analysis_spec,
+        config=settings("pull"),
+        library=LIBRARY,
     script:
         "../scripts/pull.py"
 
@@ -42,5 +43,8 @@ rule catalog:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        config=settings("catalog"),
+        library=LIBRARY,
     script:
         "../scripts/catalog.py"

@@ -14,6 +14,7 @@ rule report:
         overview="results/data/overview.png",
         manifest="results/data/manifest.json",
         catalog="results/data/all_studies.csv",
+        registry=registry_path(),
         sensitivity=analysis_outputs("sensitivity"),
         bands=analysis_outputs("bands"),
         study_curves=analysis_outputs("study_curves"),
@@ -42,6 +43,8 @@ rule report:
         comparisons=COMPARISONS,
         loso=LOSO_ANALYSES,
         sbc=SBC_ANALYSES,
-        configfiles=workflow.configfiles,
+        # the report prints the whole config and reads titles, scenarios and the claim from it
+        config=config,
+        library=LIBRARY,
     script:
         "../scripts/report.py"

@@ -16,6 +16,9 @@ rule sbc_batch:
     resources:
         mem_mb=3000,
         runtime=120,
+    params:
+        config=settings("sbc_batch"),
+        library=LIBRARY,
     script:
         "../scripts/sbc_batch.py"
 
@@ -43,6 +46,8 @@ rule sbc_summary:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        library=LIBRARY,
     script:
         "../scripts/sbc_summary.py"
 

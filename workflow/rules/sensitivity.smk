@@ -6,6 +6,7 @@ rule sensitivity:
         dataset="results/{analysis}/data/dataset.csv",
         groups="results/{analysis}/data/reference_groups.csv",
         posterior="results/{analysis}/fit/posterior.nc",
+        vocabulary=vocabulary_file(),
     output:
         report(
             "results/{analysis}/summary/sensitivity.csv",
@@ -19,5 +20,8 @@ rule sensitivity:
     resources:
         mem_mb=3000,
         runtime=10,
+    params:
+        config=settings("sensitivity"),
+        library=LIBRARY,
     script:
         "../scripts/sensitivity.py"

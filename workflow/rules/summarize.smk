@@ -2,6 +2,9 @@ rule summarize:
     input:
         posterior="results/{analysis}/fit/posterior.nc",
         diagnostics="results/{analysis}/diagnostics/diagnostics.json",
+        drug_table=claim_drug_table,
+        registry=registry_path(),
+        vocabulary=vocabulary_file(),
     output:
         summary=report(
             "results/{analysis}/summary/parameters.csv",
@@ -24,8 +27,7 @@ rule summarize:
         mem_mb=3000,
         runtime=15,
     params:
-        scenarios=config["scenarios"],
-        derived=config["derived"],
-        claim=config["claim"],
+        config=settings("summarize"),
+        library=LIBRARY,
     script:
         "../scripts/summarize.py"

@@ -5,4 +5,4 @@ from mgbone.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 out = snakemake.output
-steps.catalog(snakemake.config, out.dataset, out.manifest, out.overview)
+steps.catalog(snakemake.params.config, dataset_csv=out.dataset, manifest_json=out.manifest, overview_png=out.overview)

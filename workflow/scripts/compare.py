@@ -5,4 +5,5 @@ from mgbone.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 out = snakemake.output
-steps.compare(list(snakemake.params.analyses), list(snakemake.input), out.loo, out.agreement, out.figure)
+steps.compare(list(snakemake.params.analyses), list(snakemake.input), loo_csv=out.loo, agreement_csv=out.agreement,
+              agreement_png=out.figure)

@@ -4,6 +4,6 @@ from mgbone import steps
 from mgbone.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-out = snakemake.output
-steps.diagnose(snakemake.config, snakemake.wildcards.analysis, snakemake.input.posterior, snakemake.input.info,
-               out.diagnostics, out.parameters, out.rank)
+i, out = snakemake.input, snakemake.output
+steps.diagnose(snakemake.params.config, snakemake.wildcards.analysis, posterior_nc=i.posterior, fit_info_json=i.info,
+               diagnostics_json=out.diagnostics, parameters_csv=out.parameters, rank_png=out.rank)

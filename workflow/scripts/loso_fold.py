@@ -4,6 +4,6 @@ from mgbone import steps
 from mgbone.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-w = snakemake.wildcards
-steps.loso_fold(snakemake.config, w.analysis, w.study, snakemake.input.dataset, snakemake.input.groups,
-                snakemake.output[0], threads=snakemake.threads)
+w, i = snakemake.wildcards, snakemake.input
+steps.loso_fold(snakemake.params.config, w.analysis, w.study, dataset_csv=i.dataset, groups_csv=i.groups,
+                held_out_csv=snakemake.output[0], threads=snakemake.threads)

@@ -5,5 +5,5 @@ from mgbone.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 out = snakemake.output
-steps.pull(snakemake.config, snakemake.wildcards.analysis, out.dataset, out.groups, out.manifest, out.overview,
-           tables=list(snakemake.input.tables))
+steps.pull(snakemake.params.config, snakemake.wildcards.analysis, dataset_csv=out.dataset, groups_csv=out.groups,
+           manifest_json=out.manifest, overview_png=out.overview, tables=list(snakemake.input.tables))

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import yaml
+
 from mgbone.io import write_text
 from mgbone.logs import setup_logging
 from mgbone.reports.html import render_report
@@ -12,12 +14,13 @@ inputs, params = snakemake.input, snakemake.params
 kinds = ["dataset", "fit_info", "diagnostics", "rank", "summary", "derived", "probabilities", "claim", "curves",
          "ppc", "coverage", "sensitivity", "bands", "study_curves"]
 analyses = {name: {kind: getattr(inputs, kind)[i] for kind in kinds} for i, name in enumerate(params.analyses)}
-config_text = "".join(Path(p).read_text(encoding="utf-8") for p in params.configfiles)
+config = params.config  # the whole config is this rule's interface: the page prints it
+config_text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 comparisons = {name: {"loo": inputs.comparison_loo[i], "agreement": inputs.comparison_agreement[i],
                       "figure": inputs.comparison_figure[i]} for i, name in enumerate(params.comparisons)}
 loso = {name: {"summary": inputs.loso_summary[i], "figure": inputs.loso_figure[i]} for i, name in enumerate(params.loso)}
 sbc = {name: {"summary": inputs.sbc_summary[i], "figure": inputs.sbc_figure[i]} for i, name in enumerate(params.sbc)}
-html = render_report(snakemake.config, config_text, analyses, inputs.overview, inputs.manifest, inputs.catalog,
+html = render_report(config, config_text, analyses, inputs.overview, inputs.manifest, inputs.catalog,
                      Path.cwd(), comparisons=comparisons, loso=loso, sbc=sbc)
 write_text(snakemake.output[0], html)
 Path(PARTIAL_REPORT).unlink(missing_ok=True)  # a complete report supersedes the page of a failed run

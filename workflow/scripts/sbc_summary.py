@@ -5,4 +5,5 @@ from mgbone.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 out = snakemake.output
-steps.sbc_combine(snakemake.wildcards.analysis, list(snakemake.input), out.ranks, out.summary, out.figure)
+steps.sbc_combine(snakemake.wildcards.analysis, batch_csvs=list(snakemake.input), ranks_csv=out.ranks,
+                  summary_csv=out.summary, histogram_png=out.figure)

@@ -4,6 +4,7 @@ from mgbone import steps
 from mgbone.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-out = snakemake.output
-steps.summarize(snakemake.config, snakemake.wildcards.analysis, snakemake.input.posterior,
-                snakemake.input.diagnostics, out.summary, out.derived, out.probabilities, out.claim)
+i, out = snakemake.input, snakemake.output
+steps.summarize(snakemake.params.config, snakemake.wildcards.analysis, posterior_nc=i.posterior,
+                diagnostics_json=i.diagnostics, registry_yaml=i.registry, summary_csv=out.summary,
+                derived_csv=out.derived, probabilities_csv=out.probabilities, claim_json=out.claim)
