@@ -64,6 +64,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="mgbone", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the workflow (options after `run` go to snakemake)", add_help=False)
+    add_study_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "run":
         try:
@@ -71,6 +72,39 @@ def main(argv=None) -> None:
         except RunRefused as error:
             print(f"mgbone: {error}", file=sys.stderr)
             raise SystemExit(2) from None
+    elif args.command == "study":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        raise SystemExit(study(args))
+
+
+def add_study_parser(sub) -> None:
+    study_parser = sub.add_parser("study", help="add a study: write a template, check a table (data/README.md)")
+    actions = study_parser.add_subparsers(dest="action", required=True)
+    new = actions.add_parser("new", help="write data/studies/ID.csv (header row) and a registry stub")
+    new.add_argument("study_id", metavar="ID")
+    new.add_argument("--data-dir", default="data", help="the data directory (default: data)")
+    new.add_argument("--print-only", action="store_true",
+                     help="print the registry stub instead of appending it to studies.yaml")
+    check = actions.add_parser("check", help="validate one table against the schema, vocabulary and registry")
+    check.add_argument("study_id", metavar="ID")
+    check.add_argument("--data-dir", default="data", help="the data directory (default: data)")
+    check.add_argument("--write-sha256", action="store_true",
+                       help="write the table's sha256 into its registry entry (only that line is edited)")
+
+
+def study(args) -> int:
+    from mgbone.data.study_tool import StudyToolError, check_study, new_study, report_check
+
+    try:
+        if args.action == "new":
+            new_study(args.study_id, args.data_dir, append_registry=not args.print_only)
+            return 0
+        return report_check(check_study(args.study_id, args.data_dir, write_checksum=args.write_sha256),
+                            args.data_dir)
+    except StudyToolError as error:
+        print(f"mgbone study: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

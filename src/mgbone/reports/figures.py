@@ -1,5 +1,8 @@
-"""Figures (PNG) for the report: data overview, bone-loss curves, predictive checks, rank plots."""
+"""Figures for the report: data overview, bone-loss curves, predictive checks, rank plots (PNG files), and the
+bone-mass figures the page draws inline as SVG (`headline_svg`, `bone_curves_svg`)."""
 
+import io
+import re
 from pathlib import Path
 
 import matplotlib
@@ -200,3 +203,105 @@ def study_curves(curves: pd.DataFrame, observed: pd.DataFrame, path: str | Path,
     fig.suptitle(title + (f"\n{warning}" if warning else ""), color="darkred" if warning else "black")
     fig.tight_layout()
     _save(fig, path)
+
+
+# ---- inline SVG (the report page draws these itself: vector, a few tens of kB, text stays text) ----
+SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "mgbone", "font.size": 10}
+HEADLINE_BANDS = (("q5", "q95", 0.18, "90%"), ("q25", "q75", 0.38, "50%"))
+
+
+def svg_text(fig, prefix: str) -> str:
+    """The figure as an <svg> element for inlining: no XML prologue, scales to its box, ids made unique."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context(SVG_RC):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', svg, count=1)
+    svg = svg.replace("<svg", f'<svg class="figure" preserveAspectRatio="xMidYMid meet" role="img"', 1)
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
+    svg = re.sub(r'url\(#([^)]+)\)', rf'url(#{prefix}-\1)', svg)
+    return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
+
+
+def _plain(text: str) -> str:
+    return str(text).replace("$", r"\$")  # never mathtext
+
+
+def headline_scenarios(bands: pd.DataFrame, claim: dict) -> list[str]:
+    """What the first-screen figure draws: the claim's scenarios, every scenario sharing the low-intake
+    scenario's name prefix (its first word, e.g. `postmenopausal_`), and every `drug_` scenario; in that order."""
+    names = list(dict.fromkeys(bands.loc[bands["quantity"] == "bone_mass", "scenario"]))
+    prefix = claim["low_intake"].split("_")[0] + "_"
+    named = [n for n in (claim["low_intake"], claim["supplemented"]) if n in names]
+    return named + [n for n in names if n not in named and (n.startswith(prefix) or n.startswith("drug_"))]
+
+
+def headline_svg(bands: pd.DataFrame, scenarios: list[str], labels: dict[str, str], horizon_years: float | None,
+                 title: str, warning: str | None = None) -> str:
+    """Predicted bone mass (% of baseline) over time for the headline scenarios: median, 50% and 90% bands."""
+    bone = bands[(bands["quantity"] == "bone_mass") & bands["scenario"].isin(scenarios)]
+    by_age = "age" in bone and bone["age"].notna().all()
+    fig, ax = plt.subplots(figsize=(10, 3.9))
+    end_points = []
+    for k, name in enumerate(scenarios):
+        s = bone[bone["scenario"] == name]
+        if s.empty:
+            continue
+        x = (s["age"] if by_age else s["time_years"]).to_numpy(float)
+        colour = f"C{k}"
+        for lo, hi, alpha, _ in HEADLINE_BANDS:
+            ax.fill_between(x, s[lo], s[hi], color=colour, alpha=alpha, lw=0)
+        ax.plot(x, s["q50"], color=colour, lw=2, label=_plain(labels.get(name, name)))
+        end_points.append((x[-1], float(s["q50"].iloc[-1]), colour))
+    for x_end, y_end, colour in end_points:
+        ax.annotate(f"{y_end:.0f}%", (x_end, y_end), xytext=(4, 0), textcoords="offset points", va="center",
+                    color=colour, fontsize=9, fontweight="bold")
+    if horizon_years is not None and not bone.empty:
+        first = bone[bone["scenario"] == scenarios[0]]
+        x0 = float(first["age"].iloc[0]) if by_age else 0.0
+        ax.axvline(x0 + horizon_years, color="grey", lw=0.8, ls="--")
+        ax.annotate(f"{horizon_years:g} years", (x0 + horizon_years, 1), xycoords=("data", "axes fraction"),
+                    xytext=(3, -2), textcoords="offset points", va="top", fontsize=8, color="grey")
+    ax.axhline(100, color="grey", lw=0.6)
+    ax.set_xlabel("age (years)" if by_age else "years")
+    ax.set_ylabel("bone mass, % of baseline")
+    ax.spines[["top", "right"]].set_visible(False)
+    handles, names = ax.get_legend_handles_labels()
+    from matplotlib.patches import Patch
+
+    handles += [Patch(color="grey", alpha=0.38, lw=0), Patch(color="grey", alpha=0.18, lw=0)]
+    names += ["50% band", "90% band"]
+    ax.legend(handles, names, fontsize=8, loc="lower left", frameon=False)
+    ax.set_title(_plain(title) + (f"\n{_plain(warning)}" if warning else ""), fontsize=11, loc="left",
+                 color="darkred" if warning else "black")
+    return svg_text(fig, "headline")
+
+
+def bone_curves_svg(bands: pd.DataFrame, species_of: dict[str, str], prefix: str, title: str,
+                    warning: str | None = None) -> str:
+    """Bone mass (% of baseline) per scenario with 50/90% bands, one panel per species (x: age where the
+    scenario has a start age, else years); inline SVG."""
+    bone = bands[bands["quantity"] == "bone_mass"]
+    species = list(dict.fromkeys(species_of.get(name, "other") for name in bone["scenario"].unique()))
+    fig, axes = plt.subplots(1, max(1, len(species)), figsize=(5.2 * max(1, len(species)), 3.8), squeeze=False,
+                             layout="constrained")
+    for col, sp in enumerate(species):
+        ax = axes[0][col]
+        part = bone[bone["scenario"].map(lambda n: species_of.get(n, "other")) == sp]
+        by_age = "age" in part and part["age"].notna().all()
+        for k, (name, s) in enumerate(part.groupby("scenario", sort=False)):
+            x = (s["age"] if by_age else s["time_years"]).to_numpy(float)
+            for lo, hi, alpha, _ in HEADLINE_BANDS:
+                ax.fill_between(x, s[lo], s[hi], color=f"C{k}", alpha=alpha, lw=0)
+            ax.plot(x, s["q50"], color=f"C{k}", lw=1.5, label=_plain(name))
+        ax.axhline(100, color="grey", lw=0.6)
+        ax.set_title(sp, fontsize=10)
+        ax.set_xlabel("age (years)" if by_age else "years")
+        ax.set_ylabel("bone mass, % of baseline")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(fontsize=7, frameon=False)
+    fig.suptitle(_plain(title) + (f"\n{_plain(warning)}" if warning else ""), fontsize=11,
+                 color="darkred" if warning else "black")
+    return svg_text(fig, prefix)

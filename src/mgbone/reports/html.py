@@ -1,8 +1,13 @@
-"""The self-contained HTML review page (Jinja2 with autoescaping; figures inlined as data URIs)."""
+"""The self-contained HTML review page (Jinja2 with autoescaping). Bone-mass figures are drawn inline as SVG
+from the band tables; the other figures are inlined once each as PNG data URIs, re-encoded with a 256-colour
+palette when that is lighter (matplotlib figures have few colours: about a third of the size, no visible loss).
+One small inlined script sorts and filters the data table; nothing is fetched."""
 
 import base64
 import hashlib
+import io
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -11,7 +16,7 @@ import pandas as pd
 
 from mgbone.data import load_registry
 from mgbone.models import get_model
-from mgbone.reports import interactive
+from mgbone.reports import figures, interactive
 from mgbone.reports.evidence import evidence_by_link
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -19,8 +24,24 @@ SUMMARY_COLUMNS = ["quantity", "mean", "sd", "median", "eti90_lower", "eti90_upp
                    "hdi90_lower", "hdi90_upper", "hdi95_lower", "hdi95_upper", "r_hat", "ess_bulk", "ess_tail"]
 
 
+def lighter_png(raw: bytes) -> bytes:
+    """The PNG re-encoded with a 256-colour palette (on white) if that is smaller, else as it is."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            rgba = image.convert("RGBA")
+    except OSError:
+        return raw
+    flat = Image.new("RGB", rgba.size, "white")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    out = io.BytesIO()
+    flat.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, "PNG", optimize=True)
+    return out.getvalue() if out.tell() < len(raw) else raw
+
+
 def data_uri(path: str | Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(lighter_png(Path(path).read_bytes())).decode("ascii")
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -29,6 +50,12 @@ def fmt(value, digits: int = 3) -> str:
             return "–"
         return f"{value:.{digits}g}"
     return str(value)
+
+
+def probability_relation(value: float, draws: int | None = None) -> str:
+    """`= 0.27`, or a bound (`< 0.001`, `> 0.999`) without an `=` in front: "P(x) > 0.999", never "P(x) = > 0.999"."""
+    text = probability(value, draws)
+    return text if text.startswith(("<", ">")) else f"= {text}"
 
 
 def probability(value: float, draws: int | None = None) -> str:
@@ -69,6 +96,7 @@ def read_table(path) -> list[dict]:
 
 def analysis_context(config: dict, name: str, files: dict) -> dict:
     model = get_model(config["analyses"][name]["model"])
+    bands = pd.read_csv(files["bands"])
     diagnostics = json.loads(Path(files["diagnostics"]).read_text())
     info = json.loads(Path(files["fit_info"]).read_text())
     summary = pd.read_csv(files["summary"])
@@ -85,17 +113,57 @@ def analysis_context(config: dict, name: str, files: dict) -> dict:
         if Path(files["probabilities"]).stat().st_size > 1 else [],
         "coverage": pd.read_csv(files["coverage"]).to_dict("records"),
         "claim": json.loads(Path(files["claim"]).read_text()),
-        "curves": data_uri(files["curves"]),
         "ppc": data_uri(files["ppc"]),
         "study_curves": data_uri(files["study_curves"]),
         "rank": data_uri(files["rank"]),
         "studies": sorted(pd.read_csv(files["dataset"])["study_id"].unique()),
         "sensitivity": read_table(files["sensitivity"]),
-        "curves_interactive": interactive.bone_curves(pd.read_csv(files["bands"]),
-                                                      {sc["name"]: sc["species"] for sc in config["scenarios"]},
-                                                      f"curves-{name}",
-                                                      f"{name}: predicted bone mass (hover for bands; drag to zoom)"),
+        "curves_svg": figures.bone_curves_svg(bands, {sc["name"]: sc["species"] for sc in config["scenarios"]},
+                                              f"curves-{name}", f"{name}: predicted bone mass per scenario",
+                                              None if _gate_passed(bands) else "fit failed the diagnostics gate"),
+        "bands": bands,
     }
+
+
+def _gate_passed(bands: pd.DataFrame) -> bool:
+    return "gate_passed" not in bands or bool(bands["gate_passed"].astype(str).str.lower().eq("true").all())
+
+
+def scenario_label(spec: dict | None, name: str) -> str:
+    """`name (200 mg/day Mg)`: the scenario's name with its magnesium exposure, as configured."""
+    if not spec:
+        return name
+    if spec.get("mg_intake_mg_day") is not None:
+        return f"{name} ({spec['mg_intake_mg_day']:g} mg/day Mg)"
+    if spec.get("mg_pct_requirement") is not None:
+        return f"{name} ({spec['mg_pct_requirement']:g}% of Mg requirement)"
+    return name
+
+
+def headline_figure(config: dict, headline: dict) -> str:
+    """The first-screen picture: bone mass over time in the claim's scenarios (and any drug_ scenario)."""
+    claim = config["claim"]
+    bands = headline["bands"]
+    names = figures.headline_scenarios(bands, claim)
+    specs = {sc["name"]: sc for sc in config["scenarios"]}
+    labels = {n: scenario_label(specs.get(n), n) for n in names}
+    others = [n for n in names if n not in (claim["low_intake"], claim["supplemented"])]
+    title = ("Predicted bone mass from the menopause: low magnesium intake vs supplemented"
+             + "".join(f" vs {n}" for n in others)
+             + f" ({headline['model'].title}, analysis {headline['name']}; median, 50% and 90% bands)")
+    warning = None if _gate_passed(bands) else "the fit failed the diagnostics gate: treat with caution"
+    return figures.headline_svg(bands, names, labels, claim.get("horizon_years"), title, warning)
+
+
+def loo_section(rows: list[dict]) -> tuple[list[dict], str | None]:
+    """LOO rows, or (no rows, the reason once) when the analyses share no observation."""
+    def missing(value) -> bool:
+        return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
+
+    if rows and all(missing(r.get("elpd")) for r in rows):
+        reasons = list(dict.fromkeys(str(r.get("warning") or "no shared observations") for r in rows))
+        return [], "; ".join(reasons)
+    return rows, None
 
 
 def render_report(config: dict, config_text: str, analyses: dict[str, dict], overview_png, manifest_json,
@@ -113,10 +181,18 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         per_outcome = counts[counts["study_id"] == study_id]
         studies.append({"id": study_id, "entry": entry, "links": study_links(entry),
                         "analyses": [a["name"] for a in contexts if study_id in a["studies"]],
+                        "outcome_list": list(per_outcome["outcome"]), "n_rows": int(per_outcome["n"].sum()),
                         "outcomes": ", ".join(f"{o} ({n})" for o, n in zip(per_outcome["outcome"], per_outcome["n"], strict=True))})
-    comparison_sections = {name: {"analyses": config["comparisons"][name]["analyses"], "loo": read_table(paths["loo"]),
-                                  "agreement": read_table(paths["agreement"]), "figure": data_uri(paths["figure"])}
-                           for name, paths in (comparisons or {}).items()}
+    filters = {"design": sorted({st["entry"]["design"] for st in studies}),
+               "species": sorted({st["entry"]["species"] for st in studies}),
+               "outcome": sorted({o for st in studies for o in st["outcome_list"]}),
+               "fitted": [a["name"] for a in contexts]}
+    comparison_sections = {}
+    for name, paths in (comparisons or {}).items():
+        loo_rows, loo_note = loo_section(read_table(paths["loo"]))
+        comparison_sections[name] = {"analyses": config["comparisons"][name]["analyses"], "loo": loo_rows,
+                                     "loo_note": loo_note, "agreement": read_table(paths["agreement"]),
+                                     "figure": data_uri(paths["figure"])}
     extras = {kind: {name: {"summary": read_table(paths["summary"]), "figure": data_uri(paths["figure"])}
                      for name, paths in (given or {}).items()}
               for kind, given in (("loso", loso), ("sbc", sbc))}
@@ -125,11 +201,15 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
                              undefined=jinja2.StrictUndefined)
     env.filters["fmt"] = fmt
     env.filters["prob"] = probability
+    env.filters["prob_rel"] = probability_relation
     env.filters["pct"] = lambda v: f"{100 * v:.0f}%"
     template = env.get_template("report.html.j2")
     return template.render(
         title=config["report"]["title"],
         headline=headline,
+        headline_figure=headline_figure(config, headline),
+        filters=filters,
+        table_script=interactive.TABLE_SCRIPT,
         analyses=contexts,
         studies=studies,
         manifest=manifest,
@@ -143,6 +223,5 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         comparisons=comparison_sections,
         loso=extras["loso"],
         sbc=extras["sbc"],
-        plotly_js=interactive.plotly_library(),
         prior_threshold=config.get("sensitivity", {}).get("threshold", 0.05),
     )
