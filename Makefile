@@ -89,6 +89,7 @@ bench-growth: $(STAMP)
 lint: $(STAMP)
 	snakemake --lint
 	snakefmt --check Snakefile workflow/rules
+	ruff check src tests workflow/scripts bench
 
 format: $(STAMP)
 	snakefmt Snakefile workflow/rules

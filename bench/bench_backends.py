@@ -6,6 +6,7 @@ Writes a markdown table: wall time (compile and sampling apart), min bulk ESS, E
 """
 
 import argparse
+import os
 import time
 import tracemalloc
 from datetime import date
@@ -22,11 +23,14 @@ from mgbone.models import get_model
 from mgbone.models.observations import build_observations
 
 ROOT = Path(__file__).resolve().parents[1]
+# data/ and config/ are read from here; MGBONE_BENCH_ROOT points the benchmarks at another copy, e.g. a
+# `git archive HEAD data config` snapshot while the working tree's data are being edited
+DATA_ROOT = Path(os.environ.get("MGBONE_BENCH_ROOT", ROOT))
 
 
 def design():
-    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    dataset, provenance = load_selection(ROOT / "data", config["default_studies"])
+    config = yaml.safe_load((DATA_ROOT / "config/config.yaml").read_text())
+    dataset, provenance = load_selection(DATA_ROOT / "data", config["default_studies"])
     return build_observations(dataset, reference_groups=provenance["reference_groups"])
 
 

@@ -80,13 +80,13 @@ def work(size: int, args) -> dict:
     import numpy as np
     import nutpie
     import pymc as pm
+    from pymc.backends.arviz import patch_nutpie_idata
 
     from mgbone import steps
+    from mgbone.analysis.summaries import parameter_summary
     from mgbone.data import load_selection
     from mgbone.inference.diagnostics import parameter_diagnostics
     from mgbone.models import get_model
-    from mgbone.reports.summaries import parameter_summary
-    from pymc.backends.arviz import patch_nutpie_idata
 
     warnings.filterwarnings("ignore")
     r = {"size": size, "load_before": load_avg()}

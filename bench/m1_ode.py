@@ -12,10 +12,11 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from m1_stan import stan_data
 from mgbone.models import get_model
 from mgbone.models.base import coords_for
 from mgbone.models.mechanistic import mg_deficit
+
+from m1_stan import stan_data
 
 N_THETA = 16  # 7 rates, 6 gains, mg_target, e_target, human
 

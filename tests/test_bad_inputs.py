@@ -86,6 +86,7 @@ CASES = {
     "time_in_wrong_unit": (lambda lines: replace(0, "time_unit", "year")(replace(0, "time", "120")(lines)), None,
                            ["row 2", "'time'", "beyond 100 years"]),
     "dose_unit_slip": (replace(0, "mg_dose", "200000"), None, ["row 2", "'mg_dose'", "implausible"]),
+    "n_missing_with_spread": (replace(0, "n", ""), None, ["row 2", "'n'", "n is required for a direction row"]),
     "n_huge": (replace(0, "n", "600000000"), None, ["row 2", "'n'", "implausible"]),
     # the reference group of a study must be unambiguous
     "two_controls": (replace(0, "role", "control"), None,

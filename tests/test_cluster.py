@@ -70,9 +70,9 @@ def run_on_slurm(project: Path, *args: str) -> str:
     try:
         result = subprocess.run(command, cwd=project, capture_output=True, text=True,
                                 stdin=subprocess.DEVNULL, timeout=SLURM_TIMEOUT)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as error:
         cancel_jobs_of(project)
-        raise AssertionError(f"snakemake --executor slurm did not finish within {SLURM_TIMEOUT} s")
+        raise AssertionError(f"snakemake --executor slurm did not finish within {SLURM_TIMEOUT} s") from error
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"snakemake --executor slurm failed:\n{log[-5000:]}"
     return log

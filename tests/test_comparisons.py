@@ -8,9 +8,9 @@ import pytest
 import xarray as xr
 from scipy.stats import norm
 
+from mgbone.analysis.agreement import agreement_table, contraction, overlap_coefficient
 from mgbone.inference.holdout import loso_summary, transfer_posterior
 from mgbone.inference.sensitivity import power_scaling
-from mgbone.reports.agreement import agreement_table, contraction, overlap_coefficient
 
 
 def draws(rng, mean, sd, n=4000):

@@ -60,7 +60,8 @@ def test_strict_gate_stops_with_the_failed_check_and_writes_nothing(tmp_path):
     config = {"diagnostics": {"strict": True, "rhat_max": 1.01, "ess_min": 400, "ebfmi_min": 0.3}}
     outputs = [tmp_path / "d.json", tmp_path / "p.csv", tmp_path / "r.png"]
     with pytest.raises(DiagnosticsGateError, match=r"analysis 'demo' failed the diagnostics gate: r_hat: max R-hat .* \(a\)"):
-        diagnose_step(config, "demo", posterior, info, *outputs)
+        diagnose_step(config, "demo", posterior_nc=posterior, fit_info_json=info, diagnostics_json=outputs[0],
+                      parameters_csv=outputs[1], rank_png=outputs[2])
     assert not any(p.exists() for p in outputs)
 
 

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mgbone.constants import WEEKS_PER_YEAR
 from mgbone.data import load_selection
-from mgbone.models.observations import WEEKS_PER_YEAR, build_observations
+from mgbone.models.observations import build_observations
 from tests.conftest import HEADER
 
 
@@ -72,8 +73,8 @@ def test_real_registry_builds_contrasts_for_every_default_study():
 
     from tests.conftest import ROOT
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    studies = config["default_studies"]
+    config = yaml.safe_load((ROOT / "config" / "extended.yaml").read_text())
+    studies = config["analyses"]["m1_core"]["studies"]  # the first default selection: each has a fittable row
     dataset, prov = load_selection(ROOT / "data", studies)
     obs = build_observations(dataset, reference_groups=prov["reference_groups"])
     assert set(obs.contrasts["study_id"]) == set(studies)

@@ -18,8 +18,8 @@ FAST = SamplerSettings(backend="nutpie", chains=2, draws=300, tune=300, target_a
 
 @pytest.fixture(scope="module")
 def design():
-    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    dataset, provenance = load_selection(ROOT / "data", config["default_studies"])
+    config = yaml.safe_load((ROOT / "config/extended.yaml").read_text())
+    dataset, provenance = load_selection(ROOT / "data", config["analyses"]["m1_core"]["studies"])
     return build_observations(dataset, reference_groups=provenance["reference_groups"])
 
 

@@ -12,6 +12,7 @@ import yaml
 from tests.conftest import ROOT
 from tests.e2e import SNAKEMAKE
 
+
 def _set(config: dict, dotted: str, value) -> None:
     node = config
     keys = dotted.split(".")

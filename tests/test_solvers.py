@@ -33,10 +33,22 @@ def initial_state(model, p, rng):
     return np.array(model.initial_state(p, -p["mg_elasticity"] * deficit, e_start, 1.0), dtype=float)
 
 
-@pytest.fixture(scope="module")
-def compiled_expm():
+MODES = ["FAST_RUN", "NUMBA"]  # PyTensor's default (C/Python) and numba, which nutpie and PyMC's numba mode use
+
+
+@pytest.fixture(scope="module", params=MODES)
+def compiled_expm(request):
     a = pt.tensor3("a")
-    return pytensor.function([a], expm(a))
+    return pytensor.function([a], expm(a), mode=request.param)
+
+
+def stiff_defective(rng, scale, batch=4, n=9):
+    """Lower-triangular cascades: decaying dynamic states and three constant input states (zero rows), i.e.
+    repeated zero eigenvalues and a defective matrix, as the models' system matrices."""
+    a = np.tril(rng.normal(size=(batch, n, n)), -1)
+    a[:, np.arange(n), np.arange(n)] = -rng.uniform(0.1, 2.0, size=(batch, n))
+    a[:, :3, :] = 0.0
+    return a * scale
 
 
 @pytest.mark.parametrize("name", ["M1", "M2"])
@@ -49,7 +61,7 @@ def test_closed_form_matches_solve_ivp(name, compiled_expm):
         human = float(rng.integers(0, 2))
         a = system_matrix(model, p, human)
         x0 = initial_state(model, p, rng)
-        reference = solve_ivp(lambda t, x: a @ x, (0.0, TIMES[-1]), x0, method="Radau", t_eval=TIMES,
+        reference = solve_ivp(lambda t, x, a=a: a @ x, (0.0, TIMES[-1]), x0, method="Radau", t_eval=TIMES,
                               rtol=1e-10, atol=1e-13, jac=a).y.T
         closed = np.einsum("tij,j->ti", compiled_expm(a[None] * TIMES[:, None, None]), x0)
         scale = np.maximum(np.abs(reference), 1e-3 * np.abs(reference).max())
@@ -59,18 +71,16 @@ def test_closed_form_matches_solve_ivp(name, compiled_expm):
 
 def test_pytensor_expm_matches_scipy_on_stiff_defective_matrices(compiled_expm):
     rng = np.random.default_rng(1)
-    for scale in (1e-3, 1.0, 1e3):
-        a = np.tril(rng.normal(size=(4, 9, 9)), -1)
-        a[:, np.arange(9), np.arange(9)] = -rng.uniform(0.1, 2.0, size=(4, 9))  # stable: decaying states
-        a[:, :3, :] = 0.0  # constant states: repeated zero eigenvalues, a defective matrix
-        a *= scale
+    for scale in (0.0, 1e-3, 1.0, 1e3, 1e5):
+        a = stiff_defective(rng, scale)
         ref = expm_numpy(a)
         np.testing.assert_allclose(compiled_expm(a), ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
 
 
-def test_expm_gradient_is_finite_and_matches_finite_differences():
+@pytest.mark.parametrize("mode", MODES)
+def test_expm_gradient_is_finite_and_matches_finite_differences(mode):
     a = pt.matrix("a")
-    f = pytensor.function([a], pytensor.grad(expm(a)[3, 0], a))
+    f = pytensor.function([a], pytensor.grad(expm(a)[3, 0], a), mode=mode)
     rng = np.random.default_rng(3)
     a0 = np.tril(rng.normal(size=(5, 5)))
     a0[0, 0] = a0[1, 1] = 0.0
@@ -90,3 +100,22 @@ def test_solve_numpy_is_the_semigroup():
     path = solve_numpy(a, x0, np.array([0.0, 1.0, 2.0]))
     np.testing.assert_allclose(path[0], x0)
     np.testing.assert_allclose(path[2], expm_numpy(a) @ path[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_expm_gradient_on_stiff_defective_batches(mode):
+    """Gradient of a weighted sum of batched exponentials against central differences of scipy's expm."""
+    rng = np.random.default_rng(4)
+    a = pt.tensor3("a")
+    weights = rng.normal(size=(3, 9, 9))
+    f = pytensor.function([a], pytensor.grad(pt.sum(expm(a) * weights), a), mode=mode)
+    for scale in (1.0, 50.0):
+        a0 = stiff_defective(rng, scale, batch=3)
+        grad = f(a0)
+        assert np.isfinite(grad).all()
+        for b, i, j in [(0, 4, 0), (1, 8, 3), (2, 5, 5), (2, 8, 1)]:
+            eps = 1e-6 * max(1.0, abs(a0[b, i, j]))
+            bump = np.zeros_like(a0)
+            bump[b, i, j] = eps
+            numeric = np.sum((expm_numpy(a0 + bump) - expm_numpy(a0 - bump)) * weights) / (2 * eps)
+            assert grad[b, i, j] == pytest.approx(numeric, rel=1e-5, abs=1e-8)

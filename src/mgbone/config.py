@@ -44,7 +44,8 @@ def check_references(config: dict) -> None:
 # `step_config`), so reading anything else is a KeyError in the step, not a silently stale result.
 STEP_KEYS: dict[str, tuple[str, ...]] = {
     "catalog": ("data_dir", "observation.cohort_exposure_years"),
-    "pull": ("data_dir", "observation.cohort_exposure_years", "remote_data", "analyses.{analysis}.studies"),
+    "pull": ("data_dir", "observation.cohort_exposure_years", "remote_data", "analyses.{analysis}.studies",
+             "analyses.{analysis}.species"),
     "fit": ("seed", "observation.cohort_exposure_years", "sampler_defaults", "analyses.{analysis}.model",
             "analyses.{analysis}.sampler"),
     "diagnose": ("diagnostics",),

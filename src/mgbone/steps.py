@@ -11,6 +11,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mgbone.analysis.predictions import (
+    cell_effects,
+    claim_check,
+    contrast_predictive,
+    coverage_table,
+    derived_quantities,
+    route_attribution,
+    scenario_predictions,
+)
+from mgbone.analysis.study_curves import observed_points, predicted_curves
+from mgbone.analysis.summaries import parameter_summary
+from mgbone.constants import WEEKS_PER_YEAR
 from mgbone.data import load_registry, load_selection, load_vocabulary
 from mgbone.data.registry import sha256_of
 from mgbone.inference.backends import SamplerSettings, fit as run_sampler
@@ -20,11 +32,6 @@ from mgbone.io import atomic_path, write_csv, write_json
 from mgbone.models import get_model
 from mgbone.models.observations import build_observations
 from mgbone.reports import figures
-from mgbone.reports.predictions import (
-    claim_check, contrast_predictive, coverage_table, derived_quantities, scenario_predictions,
-)
-from mgbone.reports.study_curves import observed_points, predicted_curves
-from mgbone.reports.summaries import parameter_summary
 
 log = logging.getLogger(__name__)
 PACKAGES = ("mgbone", "pymc", "pytensor", "arviz", "numpy", "pandas", "pandera", "snakemake", "nutpie", "numpyro", "jax")
@@ -45,9 +52,12 @@ def versions() -> dict:
 
 
 def selected_studies(config: dict, analysis: str) -> list[str]:
-    studies = config["analyses"][analysis]["studies"]
-    if studies == "all":
-        return sorted(load_registry(Path(config["data_dir"]) / "studies.yaml"))
+    spec = config["analyses"][analysis]
+    studies, species = spec["studies"], spec.get("species")
+    if studies == "all" or species:
+        registry = load_registry(Path(config["data_dir"]) / "studies.yaml")
+        chosen = sorted(registry) if studies == "all" else list(studies)
+        return [s for s in chosen if not species or s not in registry or registry[s]["species"] in species]
     return list(studies)
 
 
@@ -190,6 +200,17 @@ def requirement(vocabulary_yaml) -> float:
     return float(vocab.species_requirement["human_female"]["value"])
 
 
+def agent_classes(vocabulary_yaml) -> dict[str, str]:
+    """Class of each intervention agent (the mechanism a model gives a scenario's treatment)."""
+    return {agent: spec["class"] for agent, spec in load_vocabulary(vocabulary_yaml).interventions.items()}
+
+
+def treatment_scenarios(config: dict) -> dict[str, str]:
+    """Label -> name of every scenario with a treatment (for the cell-level comparison)."""
+    return {f"{s['treatment']['agent']} {s['treatment'].get('dose', '')}".strip(): s["name"]
+            for s in config["scenarios"] if s.get("treatment")}
+
+
 def predict(config: dict, analysis: str, *, posterior_nc, diagnostics_json, dataset_csv, groups_csv, vocabulary_yaml,
             predictions_csv, curves_png, predictive_csv, coverage_csv, ppc_png, study_curves_csv,
             study_curves_png) -> None:
@@ -197,7 +218,8 @@ def predict(config: dict, analysis: str, *, posterior_nc, diagnostics_json, data
     model = get_model(config["analyses"][analysis]["model"])
     warning = gate_warning(diagnostics_json)
     bands, _, _ = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"],
-                                       requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"))
+                                       requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"),
+                                       agent_classes(vocabulary_yaml))
     bands["gate_passed"] = warning is None
     write_csv(predictions_csv, bands)
     figures.bone_curves(bands, curves_png, f"{analysis}: predicted bone mass ({model.title})", warning)
@@ -231,11 +253,11 @@ def drug_effect(spec: dict, data_dir) -> dict:
     else:
         raise ValueError(f"claim.drug: {spec['study']} {spec['outcome']} has no SE or CI")
     return {"study": spec["study"], "outcome": spec["outcome"], "difference_pp": float(row["value"]), "se_pp": se,
-            "years": float(row["time_weeks"]) / (365.25 / 7), "source": f"{row['source_file']}:{row['source_row']}"}
+            "years": float(row["time_weeks"]) / WEEKS_PER_YEAR, "source": f"{row['source_file']}:{row['source_row']}"}
 
 
 def summarize(config: dict, analysis: str, *, posterior_nc, diagnostics_json, registry_yaml, summary_csv,
-              derived_csv, probabilities_csv, claim_json) -> None:
+              derived_csv, probabilities_csv, claim_json, routes_csv, cells_csv) -> None:
     """`registry_yaml`: the registry beside the claim's drug table and the vocabulary (all rule inputs)."""
     tree = load_posterior(posterior_nc)
     model = get_model(config["analyses"][analysis]["model"])
@@ -244,9 +266,11 @@ def summarize(config: dict, analysis: str, *, posterior_nc, diagnostics_json, re
     summary["gate_passed"] = warning is None
     write_csv(summary_csv, summary)
     data_dir = Path(registry_yaml).parent
+    vocabulary = data_dir / "vocabulary.yaml"
+    classes, seed = agent_classes(vocabulary), stable_seed(config["seed"], analysis, "predict")
+    paths = {}
     _, bone, times = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"],
-                                          requirement(data_dir / "vocabulary.yaml"),
-                                          stable_seed(config["seed"], analysis, "predict"))
+                                          requirement(vocabulary), seed, classes, paths_out=paths)
     derived, probabilities = derived_quantities(bone, times, config["derived"])
     derived["gate_passed"] = warning is None
     write_csv(derived_csv, derived)
@@ -254,14 +278,24 @@ def summarize(config: dict, analysis: str, *, posterior_nc, diagnostics_json, re
     claim = claim_check(bone, times, config["claim"], drug_effect(config["claim"]["drug"], data_dir),
                         np.random.default_rng(stable_seed(config["seed"], analysis, "claim")))
     claim.update({"analysis": analysis, "model": model.title, "gate_passed": warning is None, "gate_warning": warning})
+    cells = pd.DataFrame(cell_effects(paths, times, config["claim"], treatment_scenarios(config),
+                                      claim["drug"]["printed"]["years"]),
+                         columns=["intervention", "scenario", "quantity", "years", "median", "eti90_lower", "eti90_upper"])
+    claim["cell_effects"] = cells.to_dict("records")
     write_json(claim_json, claim)
+    write_csv(cells_csv, cells)
+    routes = route_attribution(model, tree["posterior"].dataset, config["scenarios"], config["claim"],
+                               requirement(vocabulary), seed, classes)
+    if routes.empty:
+        log.info("%s has no mechanistic routes to switch off (an empirical model)", model.title)
+    write_csv(routes_csv, routes)
 
 
 # -- compare ---------------------------------------------------------------------------------------
 def compare(analyses: list[str], posteriors: list, *, loo_csv, agreement_csv, agreement_png) -> None:
     """PSIS-LOO on the observations the analyses share, and agreement of the parameters they share."""
-    from mgbone.reports.agreement import agreement_table, parameter_elements
-    from mgbone.reports.comparisons import loo_comparison
+    from mgbone.analysis.agreement import agreement_table, parameter_elements
+    from mgbone.analysis.comparisons import loo_comparison
 
     trees = {name: load_posterior(path) for name, path in zip(analyses, posteriors, strict=True)}
     try:
@@ -333,14 +367,15 @@ def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv
 def sensitivity(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, vocabulary_yaml,
                 sensitivity_csv) -> None:
     """Power-scaling sensitivity of the parameters and of the conclusions (claim quantities)."""
+    from mgbone.analysis.predictions import claim_draws
     from mgbone.inference.sensitivity import power_scaling
-    from mgbone.reports.predictions import claim_draws
 
     model_def = get_model(config["analyses"][analysis]["model"])
     obs = model_def.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
     tree = load_posterior(posterior_nc)
     _, bone, times = scenario_predictions(model_def, tree["posterior"].dataset, config["scenarios"],
-                                          requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"))
+                                          requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"),
+                                          agent_classes(vocabulary_yaml))
     conclusions = claim_draws(bone, times, config["claim"]) if _claim_scenarios_present(config, bone) else {}
     table = power_scaling(tree, model_def.build(obs), conclusions,
                           threshold=config.get("sensitivity", {}).get("threshold", 0.05))

@@ -70,7 +70,9 @@ def all_study_files(wildcards):
 
 def settings(step):
     """The rule's `config` param: exactly the keys its step reads (mgbone.config.STEP_KEYS)."""
-    return lambda wildcards: step_config(config, step, getattr(wildcards, "analysis", None))
+    return lambda wildcards: step_config(
+        config, step, getattr(wildcards, "analysis", None)
+    )
 
 
 def vocabulary_file():
@@ -81,7 +83,11 @@ def claim_drug_table(wildcards):
     """The trial table the claim's printed comparator is read from (pull names a study absent from the registry)."""
     registry = load_registry(registry_path())
     study = config["claim"]["drug"]["study"]
-    return [str(Path(config["data_dir"]) / registry[study]["file"])] if study in registry else []
+    return (
+        [str(Path(config["data_dir"]) / registry[study]["file"])]
+        if study in registry
+        else []
+    )
 
 
 def analysis_outputs(kind):
@@ -101,6 +107,7 @@ def analysis_outputs(kind):
         "sensitivity": "results/{analysis}/summary/sensitivity.csv",
         "bands": "results/{analysis}/predict/bone_loss_bands.csv",
         "study_curves": "results/{analysis}/predict/study_curves.png",
+        "routes": "results/{analysis}/summary/routes.csv",
     }
     return expand(patterns[kind], analysis=ANALYSES)
 
@@ -112,10 +119,18 @@ def comparison_outputs(kind):
 
 
 def loso_folds(wildcards):
+    """One fold per held-out study: every study of the analysis, or those of `loso.designs`."""
+    designs = config.get("loso", {}).get("designs")
+    registry = load_registry(registry_path())
+    studies = [
+        s
+        for s in selected_studies(config, wildcards.analysis)
+        if not designs or (s in registry and registry[s]["design"] in designs)
+    ]
     return expand(
         "results/{analysis}/loso/folds/{study}.csv",
         analysis=wildcards.analysis,
-        study=selected_studies(config, wildcards.analysis),
+        study=studies,
     )
 
 

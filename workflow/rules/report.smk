@@ -18,6 +18,7 @@ rule report:
         sensitivity=analysis_outputs("sensitivity"),
         bands=analysis_outputs("bands"),
         study_curves=analysis_outputs("study_curves"),
+        routes=analysis_outputs("routes"),
         comparison_loo=comparison_outputs("loo.csv"),
         comparison_agreement=comparison_outputs("agreement.csv"),
         comparison_figure=comparison_outputs("agreement.png"),

@@ -20,6 +20,13 @@ rule summarize:
         ),
         probabilities="results/{analysis}/summary/probabilities.csv",
         claim="results/{analysis}/summary/claim.json",
+        routes=report(
+            "results/{analysis}/summary/routes.csv",
+            caption="../report/routes.rst",
+            category="Credible intervals",
+            labels={"analysis": "{analysis}", "table": "Mg routes"},
+        ),
+        cells="results/{analysis}/summary/cells.csv",
     log:
         "results/logs/{analysis}/summarize.log",
     threads: 1

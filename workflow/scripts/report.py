@@ -12,7 +12,7 @@ from mgbone.reports.partial import PARTIAL_REPORT
 setup_logging(snakemake.log[0])
 inputs, params = snakemake.input, snakemake.params
 kinds = ["dataset", "fit_info", "diagnostics", "rank", "summary", "derived", "probabilities", "claim", "curves",
-         "ppc", "coverage", "sensitivity", "bands", "study_curves"]
+         "ppc", "coverage", "sensitivity", "bands", "study_curves", "routes"]
 analyses = {name: {kind: getattr(inputs, kind)[i] for kind in kinds} for i, name in enumerate(params.analyses)}
 config = params.config  # the whole config is this rule's interface: the page prints it
 config_text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)

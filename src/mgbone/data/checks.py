@@ -13,7 +13,7 @@ from mgbone.data.vocabulary import DIRECTION, Vocabulary
 
 HEADER_LINES = 1  # pandas index 0 is file line 2
 NUMERIC_COLUMNS = ["mg_dose", "time", "time_start", "value", "dispersion", "ci_lower", "ci_upper", "n",
-                   "intervention_stop"]  # fmt: skip
+                   "intervention_start", "intervention_stop"]  # fmt: skip
 # Why a cell that is not a number was probably written that way, and what to write instead.
 NOT_A_NUMBER_HINTS = [
     (re.compile(r"^[+-]?\d+,\d+$"), "decimal comma: write 0.4, not 0,4"),

@@ -14,7 +14,6 @@ from mgbone.data.units import dose_as_percent_requirement, harmonise
 from mgbone.data.vocabulary import Vocabulary, load_vocabulary
 
 
-
 def _line_of_byte(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
@@ -147,10 +146,18 @@ def load_selection(data_dir: str | Path, study_ids: list[str],
 def reference_groups(registry: dict, study_ids: list[str], vocab: Vocabulary) -> pd.DataFrame:
     """Groups a study defines (e.g. the bottom intake quintile) but reports no number for."""
     rows = []
+    weeks = vocab.time_units["year"]
     for s in study_ids:
         for g in registry[s].get("reference_groups") or []:
+            agent = g.get("intervention")
             rows.append({"study_id": s, "group": g["group"], "species": registry[s]["species"],
                          "life_stage": g["life_stage"], "sex": g.get("sex", "F"),
                          "mg_pct_requirement": dose_as_percent_requirement(
-                             vocab, registry[s]["species"], g.get("sex", "F"), g["mg_dose"], g["mg_dose_unit"])})
-    return pd.DataFrame(rows, columns=["study_id", "group", "species", "life_stage", "sex", "mg_pct_requirement"])
+                             vocab, registry[s]["species"], g.get("sex", "F"), g.get("mg_dose"), g.get("mg_dose_unit")),
+                         "intervention": agent, "intervention_dose": g.get("intervention_dose"),
+                         "intervention_class": vocab.interventions[agent]["class"] if agent else None,
+                         "intervention_start_weeks": g.get("intervention_start_years", float("nan")) * weeks,
+                         "intervention_stop_weeks": g.get("intervention_stop_years", float("nan")) * weeks})
+    return pd.DataFrame(rows, columns=["study_id", "group", "species", "life_stage", "sex", "mg_pct_requirement",
+                                       "intervention", "intervention_dose", "intervention_class",
+                                       "intervention_start_weeks", "intervention_stop_weeks"])

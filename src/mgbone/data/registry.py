@@ -54,6 +54,9 @@ REGISTRY_SCHEMA = {
                     "file": {"type": "string", "pattern": "^studies/[A-Za-z0-9]+\\.csv$"},
                     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                     "caveats": {"type": ["string", "null"]},
+                    # no page printed a PMID or DOI: the citation is as printed on `url` (never an identifier
+                    # that was not seen), and this says so explicitly
+                    "no_identifier_printed": {"const": True},
                     # when a cohort followed through menopause passes its final menstrual period,
                     # in years after time_origin (estrogen loss starts then)
                     "menopause_at_years": {"type": ["number", "null"], "minimum": 0},
@@ -62,13 +65,19 @@ REGISTRY_SCHEMA = {
                         "type": "array",
                         "items": {
                             "type": "object",
-                            "required": ["group", "life_stage", "mg_dose", "mg_dose_unit", "note"],
+                            "required": ["group", "life_stage", "note"],
                             "properties": {
                                 "group": _nonempty, "life_stage": _nonempty, "sex": {"enum": ["F", "M", "mixed"]},
                                 "mg_dose": {"type": "number", "minimum": 0},
                                 "mg_dose_unit": {"enum": ["mg/kg diet", "mg/day", "mmol/day", "percent requirement"]},
                                 "note": _nonempty,
+                                # a trial's placebo or comparator arm that prints no number of its own
+                                "intervention": _nonempty,
+                                "intervention_dose": _nonempty,
+                                "intervention_start_years": {"type": "number"},
+                                "intervention_stop_years": {"type": "number"},
                             },
+                            "dependentRequired": {"mg_dose": ["mg_dose_unit"]},
                             "additionalProperties": False,
                         },
                     },
@@ -76,6 +85,7 @@ REGISTRY_SCHEMA = {
                 "anyOf": [
                     {"properties": {"pmid": {"type": "string"}}, "required": ["pmid"]},
                     {"properties": {"doi": {"type": "string"}}, "required": ["doi"]},
+                    {"required": ["no_identifier_printed"]},
                 ],
             },
         }
@@ -107,7 +117,8 @@ def load_registry(path: str | Path) -> dict[str, dict]:
         key_path = "/".join(str(p) for p in error.path) or "(top level)"
         message = error.message
         if error.validator == "anyOf":
-            message = "needs a PMID or a DOI (missing citation identifier)"
+            message = ("needs a PMID or a DOI (missing citation identifier), or `no_identifier_printed: true` "
+                       "when no page printed one")
         issues.append(DataIssue(str(path), f"key '{key_path}': {message}"))
     if issues:
         raise DataValidationError(issues)

@@ -13,7 +13,8 @@ COLUMNS = [
 # may be absent from a file; added as empty. p_value: the p as printed for a direction row (e.g. "<0.05", "NS");
 # intervention*: the drug or hormone of a trial arm (a key of `interventions` in vocabulary.yaml), its dose as
 # printed and the time it was stopped (in the row's time unit)
-OPTIONAL_COLUMNS = ["time_start", "p_value", "intervention", "intervention_dose", "intervention_stop"]
+OPTIONAL_COLUMNS = ["time_start", "p_value", "intervention", "intervention_dose", "intervention_start",
+                    "intervention_stop"]  # start may be negative: treated before the table's time origin
 REQUIRED_TEXT = ["study_id", "group", "role", "species", "sex", "life_stage", "time_unit",
                  "outcome", "statistic", "unit", "locator"]  # fmt: skip
 ROLES = ["control", "treatment", "single"]
@@ -76,6 +77,10 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
     def direction_has_no_spread(df):
         return ~df["statistic"].isin(directions) | (df["dispersion"].isna() & df["ci_lower"].isna())
 
+    def n_where_needed(df):
+        needs_n = df["statistic"].isin(directions) | df["dispersion_type"].isin(["SD", "SE", "CI95"])
+        return ~needs_n | df["n"].notna()
+
     def percent_above_minus_100(df):
         return ~df["statistic"].isin(percents) | (df["value"] > -100)
 
@@ -101,7 +106,9 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
             "dispersion_type": pa.Column(str, pa.Check.isin(DISPERSION_TYPES), nullable=True),
             "ci_lower": pa.Column(float, nullable=True, coerce=True),
             "ci_upper": pa.Column(float, nullable=True, coerce=True),
-            "n": pa.Column("Int64", pa.Check.ge(1, error="n must be >= 1"), coerce=True),
+            # n may be left empty where the source does not print it, if the row needs none: a level or percent
+            # without a spread enters with the outcome's noise alone (see the row rule below)
+            "n": pa.Column("Int64", pa.Check.ge(1, error="n must be >= 1"), nullable=True, coerce=True),
             "locator": _text(),
             "digitised": pa.Column(str, nullable=True),
             "note": pa.Column(str, nullable=True),
@@ -110,6 +117,7 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
                                                          error="unknown intervention (not in vocabulary.yaml)"),
                                       nullable=True),
             "intervention_dose": pa.Column(str, nullable=True),
+            "intervention_start": pa.Column(float, nullable=True, coerce=True),
             "intervention_stop": pa.Column(float, pa.Check.ge(0, error="intervention_stop before baseline"),
                                            nullable=True, coerce=True),
         },
@@ -124,6 +132,8 @@ def study_table_schema(vocab: Vocabulary, study_id: str) -> pa.DataFrameSchema:
             _row_check("a percent change must be > -100", "value", percent_above_minus_100),
             _row_check("a direction row carries no spread (its evidence is the p-value and n)", "dispersion",
                        direction_has_no_spread),
+            _row_check("n is required for a direction row or a row with a spread (SD, SE or CI95)", "n",
+                       n_where_needed),
         ],
         unique=DUPLICATE_KEY,
         report_duplicates="all",

@@ -48,8 +48,9 @@ def dose_as_mg_per_day(dose, unit) -> float:
 def harmonise(table: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
     """Add canonical value, unit, SD, time in weeks and Mg exposure columns to a validated table."""
     out = table.copy()
+    out["n"] = pd.to_numeric(out["n"]).astype(float)  # NaN where the source prints no n
     # levels and absolute changes carry the outcome's unit; percents are unit-free
-    in_outcome_unit = (out["statistic"].map(vocab.scale) != "percent").to_numpy()
+    in_outcome_unit = (~out["statistic"].map(vocab.scale).isin(["percent", "direction"])).to_numpy()
     factor = np.array(
         [
             vocab.unit_factor(o, u) if m else 1.0
@@ -68,7 +69,7 @@ def harmonise(table: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
     out["value_canonical"] = out["value"].to_numpy(float) * factor
     out["sd_canonical"] = sd * factor
     out["unit_canonical"] = [
-        vocab.canonical_unit(o) if m else "percent" for o, m in zip(out["outcome"], in_outcome_unit, strict=True)
+        vocab.canonical_unit(o) if m else u for o, u, m in zip(out["outcome"], out["unit"], in_outcome_unit, strict=True)
     ]
     out["conversion_factor"] = factor
     weeks = out["time_unit"].map(vocab.time_units).to_numpy(float)
@@ -78,6 +79,11 @@ def harmonise(table: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
         dose_as_percent_requirement(vocab, s, x, d, u)
         for s, x, d, u in zip(out["species"], out["sex"], out["mg_dose"], out["mg_dose_unit"], strict=True)
     ]
+    for column in ("intervention_start", "intervention_stop"):
+        value = pd.to_numeric(out[column], errors="coerce") if column in out else np.nan
+        out[f"{column}_weeks"] = np.asarray(value, float) * weeks
+    agents = out["intervention"] if "intervention" in out else pd.Series(None, index=out.index)
+    out["intervention_class"] = agents.map(lambda a: vocab.interventions[a]["class"] if isinstance(a, str) else None)
     out["mg_intake_mg_day"] = [
         dose_as_mg_per_day(d, u) if s == "human" else math.nan
         for s, d, u in zip(out["species"], out["mg_dose"], out["mg_dose_unit"], strict=True)

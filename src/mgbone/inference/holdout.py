@@ -13,9 +13,8 @@ import pymc as pm
 import xarray as xr
 from scipy.special import logsumexp
 
+from mgbone.constants import SAMPLE_DIMS
 from mgbone.models.observations import ObservationSet
-
-SAMPLE_DIMS = ("chain", "draw")
 
 
 def without_study(obs: ObservationSet, study: str) -> ObservationSet:
@@ -23,7 +22,10 @@ def without_study(obs: ObservationSet, study: str) -> ObservationSet:
     contrasts = obs.contrasts[obs.contrasts["study_id"] != study].reset_index(drop=True)
     if contrasts.empty:
         raise ValueError(f"leaving out {study} leaves no observations to fit")
-    return ObservationSet(groups=obs.groups, contrasts=contrasts, unfitted=obs.unfitted)
+    directions = obs.directions
+    if len(directions):
+        directions = directions[directions["study_id"] != study].reset_index(drop=True)
+    return ObservationSet(groups=obs.groups, contrasts=contrasts, unfitted=obs.unfitted, directions=directions)
 
 
 def transfer_posterior(model: pm.Model, posterior: xr.Dataset, seed: int) -> xr.Dataset:

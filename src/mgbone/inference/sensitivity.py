@@ -14,7 +14,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-SAMPLE_DIMS = ("chain", "draw")
+from mgbone.constants import SAMPLE_DIMS
 
 
 def with_conclusions(tree: xr.DataTree, conclusions: dict[str, np.ndarray]) -> tuple[xr.DataTree, list[str]]:

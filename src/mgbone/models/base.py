@@ -8,7 +8,7 @@ import pymc as pm
 import xarray as xr
 
 from mgbone.models.observations import ObservationSet
-from mgbone.models.priors import prior_table
+from mgbone.models.priors import PRIORS, prior_table
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,10 @@ class Scenario:
     estrogen_deficit_start: float = 0.0  # 0 premenopausal / intact, 1 long postmenopausal
     estrogen_deficit_target: float = 0.0  # 1 from time 0 for a menopause or ovariectomy
     menopause_at_weeks: float = 0.0  # estrogen loss starts this long after time 0
+    treatment_class: str | None = None  # a drug or hormone (mgbone.models.interventions.MECHANISMS key)
+    treatment_arm: str | None = None  # the fitted arm it is (agent and dose), e.g. "alendronate 10 mg/day"
+    treatment_start_weeks: float = 0.0
+    treatment_stop_weeks: float = float("inf")
 
 
 class BoneModel(ABC):
@@ -34,24 +38,37 @@ class BoneModel(ABC):
     def prior_table(self) -> list[dict]:
         return prior_table(self.parameters)
 
+    def explains(self, contrasts, groups) -> "np.ndarray":
+        """Which contrasts this model can express: its quantities (models narrow it further, e.g. M0 and drugs)."""
+        return contrasts["quantity"].isin(self.quantities).to_numpy()
+
     def fits(self, obs: ObservationSet) -> ObservationSet:
         """The part of the observations this model can explain (others are reported, not fitted)."""
-        contrasts = obs.contrasts[obs.contrasts["quantity"].isin(self.quantities)].reset_index(drop=True)
-        used = sorted(set(contrasts["target_group"]) | set(contrasts["reference_group"]))
+        contrasts = obs.contrasts[self.explains(obs.contrasts, obs.groups)].reset_index(drop=True)
+        directions = obs.directions
+        if len(directions):
+            directions = directions[self.explains(directions, obs.groups)].reset_index(drop=True)
+        used = sorted(set(contrasts["target_group"]) | set(contrasts["reference_group"])
+                      | set(directions.get("target_group", [])) | set(directions.get("reference_group", [])))
         groups = obs.groups[obs.groups["group_index"].isin(used)].reset_index(drop=True)
         renumber = dict(zip(groups["group_index"], range(len(groups)), strict=True))
         groups["group_index"] = np.arange(len(groups))
-        contrasts["target_group"] = contrasts["target_group"].map(renumber)
-        contrasts["reference_group"] = contrasts["reference_group"].map(renumber)
-        return ObservationSet(groups=groups, contrasts=contrasts, unfitted=obs.unfitted)
+        for table in (contrasts, directions):
+            if len(table):
+                table["target_group"] = table["target_group"].map(renumber)
+                table["reference_group"] = table["reference_group"].map(renumber)
+        return ObservationSet(groups=groups, contrasts=contrasts, unfitted=obs.unfitted, directions=directions)
 
     @abstractmethod
     def build(self, obs: ObservationSet) -> pm.Model:
         """PyMC model with dims 'contrast', 'species', 'study', 'outcome' and observed 'y'."""
 
+    # routes by which Mg reaches bone: name -> parameters whose zeroing switches the route off (mechanistic models)
+    routes: dict[str, tuple[str, ...]] = {}
+
     @abstractmethod
     def trajectories(self, posterior: xr.Dataset, scenario: Scenario, times_weeks: np.ndarray,
-                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+                     rng: np.random.Generator, overrides: dict | None = None) -> dict[str, np.ndarray]:
         """Log-scale deviation of each quantity from the healthy steady state, (draws, times)."""
 
 
@@ -64,13 +81,33 @@ def mg_effect_studies(groups) -> list[str]:
 
 
 def coords_for(obs: ObservationSet) -> dict:
-    c = obs.contrasts
+    from mgbone.models.interventions import treatment_coords
+    from mgbone.models.likelihood import outcome_coords
+
     return {
-        "contrast": np.arange(len(c)),
-        "outcome": sorted(c["outcome"].unique()),
+        "contrast": np.arange(len(obs.contrasts)),
+        "direction": np.arange(len(obs.directions)),
+        **outcome_coords(obs),
         "study": mg_effect_studies(obs.groups),
         "species": sorted(obs.groups["species"].unique()),
+        **treatment_coords(obs.groups),
     }
+
+
+def study_effects(coords: dict, groups, g_species):
+    """Per group: its study's deviation of the Mg effect (log), non-centred around 0 with a spread learned per
+    species (0 for groups whose study has no deviation of its own)."""
+    import pymc as pm
+
+    if not coords["study"]:
+        return 0.0
+    g_study, g_has_effect = study_index(groups, coords["study"])
+    study_species = groups.groupby("study_id")["species"].first()
+    species_index = np.array([coords["species"].index(study_species[s]) for s in coords["study"]])
+    spread = PRIORS["study_spread"].rv(dims="species")
+    z = PRIORS["study_effect"].rv(dims="study")
+    effect = pm.Deterministic("study_deviation", spread[species_index] * z, dims="study")
+    return effect[g_study] * g_has_effect
 
 
 def study_index(groups, studies: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,36 +1,28 @@
 """Exact, differentiable solution of linear ODE systems x' = A x through the matrix exponential.
 
 The mechanistic models are linear in log-deviation coordinates, with constant inputs carried as
-extra states, so x(t) = expm(A t) x(0) is their closed-form solution. PyTensor's own `expm`
-differentiates through an eigendecomposition, which breaks on the defective matrices these
-cascades produce (repeated zero eigenvalues of the constant states); here the exponential is built
-from matrix products only (Taylor series with scaling and squaring), so gradients flow through
-plain matmuls and the same graph runs under the PyMC, nutpie and JAX/numpyro backends.
+extra states, so x(t) = expm(A t) x(0) is their closed-form solution. `expm` is PyTensor's own
+`Expm` op (batched by `Blockwise`): scaling and squaring with the Pade degree and the number of
+squarings chosen per matrix from its 1-norm (Al-Mohy & Higham 2009), compiled to numba (nutpie,
+PyMC) or mapped to `jax.scipy.linalg.expm` (numpyro). Its gradient is the exact Frechet derivative,
+read off one exponential of the block matrix [[A^T, G], [0, A^T]] (Mathias 1996); it uses no
+eigendecomposition, so the defective matrices of these cascades (repeated zero eigenvalues of the
+constant input states) are no problem (tests/test_solvers.py checks values and gradients on them).
+
+It replaced a hand-written Taylor series (order 12) with 24 squarings always evaluated through
+`pt.switch`: 2.8x slower per M1 log density + gradient with one thread and 4x with two threads
+(bench/README.md, "Matrix exponential").
 """
 
 import numpy as np
 import pytensor.tensor as pt
+import pytensor.tensor.linalg as pt_linalg
 import scipy.linalg
-
-TAYLOR_ORDER = 12  # truncation error (0.5**13 / 13!) < 1e-13 once the scaled norm is <= 0.5
-MAX_SQUARINGS = 24  # handles ||A t|| up to 0.5 * 2**24 (about 8e6; the models reach about 1e5)
 
 
 def expm(a):
     """Matrix exponential of a batch of square matrices (..., n, n) as a PyTensor graph."""
-    a = pt.as_tensor_variable(a)
-    norm = pt.max(pt.sum(pt.abs(a), axis=-1), axis=-1)  # infinity norm, batch shape
-    squarings = pt.clip(pt.ceil(pt.log2(pt.maximum(norm, 0.5) / 0.5)), 0, MAX_SQUARINGS)
-    scaled = a / pt.exp2(squarings)[..., None, None]
-    eye = pt.eye(a.shape[-1], dtype=a.dtype)
-    term = pt.broadcast_to(eye, a.shape)
-    result = term
-    for order in range(1, TAYLOR_ORDER + 1):
-        term = pt.matmul(term, scaled) / order
-        result = result + term
-    for step in range(MAX_SQUARINGS):
-        result = pt.switch((step < squarings)[..., None, None], pt.matmul(result, result), result)
-    return result
+    return pt_linalg.expm(pt.as_tensor_variable(a))
 
 
 def assemble(coefficients, basis):

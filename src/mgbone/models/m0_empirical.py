@@ -9,7 +9,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from mgbone.models.base import BoneModel, coords_for, flat_draws, study_index
+from mgbone.models.base import BoneModel, coords_for, flat_draws, study_effects
+from mgbone.models.likelihood import observe
 from mgbone.models.mechanistic import mg_deficit, species_speed
 from mgbone.models.observations import ObservationSet
 from mgbone.models.priors import PRIORS
@@ -37,8 +38,15 @@ class EmpiricalModel(BoneModel):
     parameters = [
         "mg_sufficiency_threshold", "mg_equilibration_rate", "slope", "bone_loss_per_deficit",
         "menopause_loss", "estrogen_decay_time", "ageing_loss_rate", "rodent_speed_mean", "rodent_speed_spread",
-        "study_effect", "noise",
+        "study_effect", "study_spread", "drug_bone_gain", "drug_bone_rate", "drug_arm_bone_spread", "drug_arm_effect",
+        "outcome_loading", "noise",
     ]
+
+    def explains(self, contrasts, groups):
+        """M0 gives drugs an effect on bone mass only: a drug arm's markers are left to the mechanistic models."""
+        treated = groups["treatment_class"].notna().to_numpy()
+        on_drug = treated[contrasts["target_group"].to_numpy(int)] | treated[contrasts["reference_group"].to_numpy(int)]
+        return super().explains(contrasts, groups) & (~on_drug | (contrasts["quantity"] == "bone_mass").to_numpy())
 
     def build(self, obs: ObservationSet) -> pm.Model:
         obs = self.fits(obs)
@@ -46,15 +54,16 @@ class EmpiricalModel(BoneModel):
         # only quantities with data get slopes: unobserved (quantity, species) slopes are pure prior and
         # their pooling funnel slowed NUTS
         coords["level_quantity"] = [q for q in LEVEL_QUANTITIES if q in set(obs.contrasts["quantity"])]
-        c, g = obs.contrasts, obs.groups
+        g = obs.groups
         species = coords["species"]
         g_species = g["species"].map({s: i for i, s in enumerate(species)}).to_numpy()
-        g_study, g_has_effect = study_index(g, coords["study"])
         human = np.array([s == "human" for s in species], float)
-        q_index = c["quantity"].map({q: i for i, q in enumerate(coords["level_quantity"])}).fillna(0).astype(int).to_numpy()
-        is_bone = (c["quantity"] == "bone_mass").to_numpy(float)
-        outcome_idx = c["outcome"].map({o: i for i, o in enumerate(coords["outcome"])}).to_numpy()
-        se = np.nan_to_num(c["se"].to_numpy(float), nan=0.0)
+        q_of = {q: i for i, q in enumerate(coords["level_quantity"])}
+        arms = coords["drug_arm"]
+        g_arm = np.array([arms.index(a) if isinstance(a, str) and a in arms else -1 for a in g["treatment_arm"]])
+        g_stop = g["treatment_stop_weeks"].to_numpy(float)
+        classes = coords["drug_class"]
+        arm_class = [classes.index(g.loc[g["treatment_arm"] == a, "treatment_class"].iloc[0]) for a in arms]
         with pm.Model(coords=coords) as model:
             threshold = PRIORS["mg_sufficiency_threshold"].rv()
             rate = PRIORS["mg_equilibration_rate"].rv()
@@ -65,31 +74,48 @@ class EmpiricalModel(BoneModel):
             ageing = PRIORS["ageing_loss_rate"].rv()
             speed = species_speed(species)
             speed = pm.Deterministic("species_speed", speed, dims="species")
-            study_effect = PRIORS["study_effect"].rv(dims="study") if coords["study"] else pt.zeros(1)
             noise = PRIORS["noise"].rv(dims="outcome")
-            deficit = mg_deficit(g["mg_fraction"].to_numpy(), threshold, pt) * pt.exp(study_effect[g_study] * g_has_effect)
+            deficit = mg_deficit(g["mg_fraction"].to_numpy(), threshold, pt) * pt.exp(study_effects(coords, g, g_species))
+            if arms:
+                class_gain = PRIORS["drug_bone_gain"].rv(dims="drug_class")
+                drug_rate = PRIORS["drug_bone_rate"].rv()
+                spread = PRIORS["drug_arm_bone_spread"].rv()
+                z = PRIORS["drug_arm_effect"].rv(dims="drug_arm")
+                arm_gain = pm.Deterministic("drug_arm_bone_gain", class_gain[arm_class] + spread * z, dims="drug_arm")
 
-            def value(groups, t):
+            def drug(groups, t):
+                """A saturating bone gain while on treatment, wearing off at the same rate after stopping."""
+                if not arms:
+                    return 0.0
+                on = g_arm[groups] >= 0
+                stop = np.minimum(t, g_stop[groups])
+                rise = 1 - pt.exp(-drug_rate * stop)
+                after = pt.exp(-drug_rate * np.maximum(t - g_stop[groups], 0.0))
+                return on * arm_gain[np.maximum(g_arm[groups], 0)] * rise * after
+
+            def value(groups, t, quantities):
+                q_index = np.array([q_of.get(q, 0) for q in quantities])
+                is_bone = (quantities == "bone_mass").astype(float)
                 sp = g_species[groups]
                 level = slope[q_index, sp] * deficit[groups] * (1 - pt.exp(-rate * speed[sp] * t))
                 shift = g["menopause_at_weeks"].to_numpy()[groups]
                 since = np.maximum(t - shift, 0.0)
                 e_target = g["estrogen_deficit_target"].to_numpy()[groups] * (1 - g["estrogen_deficit_start"].to_numpy()[groups])
                 bone = -bone_loss * speed[sp] * deficit[groups] * t - human[sp] * (
-                    ageing * t + menopause_loss * e_target * (1 - pt.exp(-since / tau)))
+                    ageing * t + menopause_loss * e_target * (1 - pt.exp(-since / tau))) + drug(groups, t)
                 return is_bone * bone + (1 - is_bone) * level
 
-            mu = pm.Deterministic(
-                "mu",
-                value(c["target_group"].to_numpy(), c["time_weeks"].to_numpy())
-                - value(c["reference_group"].to_numpy(), c["reference_time_weeks"].to_numpy()),
-                dims="contrast",
-            )
-            y = pm.Data("y_observed", c["y"].to_numpy(float), dims="contrast")
-            pm.Normal("y", mu=mu, sigma=pt.sqrt(se**2 + noise[outcome_idx] ** 2), observed=y, dims="contrast")
+            def contrast(table):
+                if not len(table):
+                    return None
+                q = table["quantity"].to_numpy()
+                return (value(table["target_group"].to_numpy(), table["time_weeks"].to_numpy(), q)
+                        - value(table["reference_group"].to_numpy(), table["reference_time_weeks"].to_numpy(), q))
+
+            observe(contrast(obs.contrasts), contrast(obs.directions), obs, coords, noise)
         return model
 
-    def trajectories(self, posterior, scenario, times_weeks, rng):
+    def trajectories(self, posterior, scenario, times_weeks, rng, overrides=None):
         t = np.asarray(times_weeks, float)[None, :]
         sp = list(posterior["species"].values)
         n = flat_draws(posterior, "mg_sufficiency_threshold").shape[0]
@@ -100,7 +126,12 @@ class EmpiricalModel(BoneModel):
         else:
             slope = PRIORS["slope"].draw(rng, (n, posterior.sizes["level_quantity"]))
             speed = np.ones(n)
-        study = PRIORS["study_effect"].draw(rng, n)
+        if "study_spread" in posterior and scenario.species in list(posterior["study_spread"]["species"].values):
+            spread = flat_draws(posterior, "study_spread")[:, list(posterior["study_spread"]["species"].values).index(
+                scenario.species)]
+        else:
+            spread = PRIORS["study_spread"].draw(rng, n)
+        study = spread * PRIORS["study_effect"].draw(rng, n)
         deficit = (mg_deficit(np.asarray(scenario.mg_fraction, float), flat_draws(posterior, "mg_sufficiency_threshold"))
                    * np.exp(study))[:, None]
         rate = flat_draws(posterior, "mg_equilibration_rate")[:, None] * speed[:, None]
@@ -113,4 +144,24 @@ class EmpiricalModel(BoneModel):
             flat_draws(posterior, "ageing_loss_rate")[:, None] * t
             + flat_draws(posterior, "menopause_loss")[:, None] * e_target
             * (1 - np.exp(-since / flat_draws(posterior, "estrogen_decay_time")[:, None])))
+        if scenario.treatment_class:
+            out["bone_mass"] = out["bone_mass"] + self._drug_bone(posterior, scenario, t[0], n, rng)
         return out
+
+    def _drug_bone(self, posterior, scenario, times, n, rng):
+        arms = list(posterior["drug_arm"].values) if "drug_arm" in posterior.coords else []
+        classes = list(posterior["drug_class"].values) if "drug_class" in posterior.coords else []
+        if scenario.treatment_arm in arms:
+            gain = flat_draws(posterior, "drug_arm_bone_gain")[:, arms.index(scenario.treatment_arm)]
+        elif scenario.treatment_class in classes:
+            gain = (flat_draws(posterior, "drug_bone_gain")[:, classes.index(scenario.treatment_class)]
+                    + flat_draws(posterior, "drug_arm_bone_spread") * rng.standard_normal(n))
+        else:
+            gain = PRIORS["drug_bone_gain"].draw(rng, n)
+        rate = (flat_draws(posterior, "drug_bone_rate") if "drug_bone_rate" in posterior
+                else PRIORS["drug_bone_rate"].draw(rng, n))[:, None]
+        on = np.maximum(times - scenario.treatment_start_weeks, 0.0)[None, :]
+        stop = scenario.treatment_stop_weeks - scenario.treatment_start_weeks
+        rise = 1 - np.exp(-rate * np.minimum(on, stop))
+        after = np.exp(-rate * np.maximum(on - stop, 0.0))
+        return gain[:, None] * rise * after * (times >= scenario.treatment_start_weeks)[None, :]

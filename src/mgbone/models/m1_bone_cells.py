@@ -8,6 +8,7 @@ inflammation (TNF-alpha, IL-1, substance P drive osteoclasts). Estrogen loss fol
 Jorg 2022's exponential decay after the final menstrual period.
 """
 
+from mgbone.models import interventions
 from mgbone.models.mechanistic import LinearMechanisticModel
 
 
@@ -32,13 +33,21 @@ class BoneCellsModel(LinearMechanisticModel):
     states = ("mg_target", "estrogen_target", "ageing", "mg_status", "inflammation", "estrogen_deficit",
               "osteoclast_activity", "osteoblast_activity", "bone_mass")
     quantities = ["mg_status", "inflammation", "osteoclast_activity", "osteoblast_activity", "bone_mass"]
+    # species, studies and measurement: listed last in the report
+    hierarchy = ["rodent_speed_mean", "rodent_speed_spread", "study_spread", "study_effect", "outcome_loading",
+                 "noise"]
     parameters = [
         "mg_elasticity", "mg_sufficiency_threshold", "mg_equilibration_rate",
         "inflammation_rate", "inflammation_gain", "osteoclast_rate", "osteoblast_rate", "bone_turnover_rate",
         "no_osteoclast_gain", "inflammation_osteoclast_gain", "mg_osteoblast_gain", "estrogen_osteoclast_gain",
-        "estrogen_formation_deficit", "estrogen_decay_time", "ageing_loss_rate", "rodent_speed_mean",
-        "rodent_speed_spread", "study_effect", "noise",
+        "estrogen_formation_deficit", "estrogen_decay_time", "ageing_loss_rate", *interventions.PARAMETERS, *hierarchy,
     ]
+
+    routes = {
+        "nitric_oxide_osteoclasts": ("no_osteoclast_gain",),
+        "osteoblast_support": ("mg_osteoblast_gain",),
+        "inflammation": ("inflammation_gain",),
+    }
 
     def osteoclast_drive(self, p):
         return [("estrogen_deficit", p["estrogen_osteoclast_gain"]), ("mg_status", -p["no_osteoclast_gain"]),

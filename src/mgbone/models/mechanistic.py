@@ -11,7 +11,9 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from mgbone.models.base import BoneModel, Scenario, coords_for, flat_draws, study_index
+from mgbone.models import interventions
+from mgbone.models.base import BoneModel, Scenario, coords_for, flat_draws, study_effects
+from mgbone.models.likelihood import observe
 from mgbone.models.linear_ode import assemble, expm, expm_numpy
 from mgbone.models.observations import ObservationSet
 from mgbone.models.priors import DEFICIT_SHARPNESS, PRIORS
@@ -57,6 +59,10 @@ class LinearMechanisticModel(BoneModel):
     def terms(self, p: dict, human) -> list[tuple[str, str, object]]:
         raise NotImplementedError
 
+    def readout(self, p: dict) -> dict:
+        """Quantities that are not states but linear in one (quasi-steady): quantity -> (state, coefficient)."""
+        return {}
+
     # -- shared structure ------------------------------------------------------------------------
     def _basis(self, terms) -> np.ndarray:
         index = {s: i for i, s in enumerate(self.states)}
@@ -98,20 +104,19 @@ class LinearMechanisticModel(BoneModel):
         p["mg_elasticity"] = PRIORS["mg_elasticity"].rv(dims="species")
         speed = species_speed(species)
         p["speed"] = pm.Deterministic("species_speed", speed, dims="species")
-        if coords["study"]:
-            p["study_effect"] = PRIORS["study_effect"].rv(dims="study")
         p["noise"] = PRIORS["noise"].rv(dims="outcome")
         return p
 
-    _hierarchy_names = ("mg_elasticity", "rodent_speed_mean", "rodent_speed_spread", "study_effect", "noise")
+    _hierarchy_names = ("mg_elasticity", "rodent_speed_mean", "rodent_speed_spread", "study_effect", "study_spread",
+                        "noise", "outcome_loading", *interventions.PARAMETERS)
 
     def build(self, obs: ObservationSet) -> pm.Model:
         obs = self.fits(obs)
         coords = coords_for(obs)
-        c, g = obs.contrasts, obs.groups
+        g = obs.groups.copy()
         species = coords["species"]
-        g_species = g["species"].map({s: i for i, s in enumerate(species)}).to_numpy()
-        g_study, g_has_effect = study_index(g, coords["study"])
+        g["species_index"] = g["species"].map({s: i for i, s in enumerate(species)}).to_numpy()
+        g_species = g["species_index"].to_numpy()
         is_human = np.array([s == "human" for s in species], float)
         # Groups whose menopause comes after time 0 (natural-history cohorts followed through it)
         # switch the estrogen target on at that time; by linearity
@@ -132,18 +137,19 @@ class LinearMechanisticModel(BoneModel):
             switched = np.array([shift[gi] > 0 and t > shift[gi] for gi, t in zip(groups, times, strict=True)], float)
             return full, late, switched
 
-        targets, references = c["target_group"].to_numpy(), c["reference_group"].to_numpy()
-        u_t, v_t, on_t = lookups(targets, c["time_weeks"].to_numpy())
-        u_r, v_r, on_r = lookups(references, c["reference_time_weeks"].to_numpy())
+        tables = [obs.contrasts] + ([obs.directions] if len(obs.directions) else [])
+        sides = []  # (groups, times, quantities) of every target and reference
+        for table in tables:
+            sides.append((table["target_group"].to_numpy(), table["time_weeks"].to_numpy(), table["quantity"].to_numpy()))
+            sides.append((table["reference_group"].to_numpy(), table["reference_time_weeks"].to_numpy(),
+                          table["quantity"].to_numpy()))
+        plans = [lookups(groups, times) for groups, times, _ in sides]
         pair_species = np.array([k[0] for k in pairs])
         pair_time = np.array([k[1] for k in pairs])
         state_index = {s: i for i, s in enumerate(self.states)}
-        row = c["quantity"].map(state_index).to_numpy()
         e_col = state_index["estrogen_target"]
         e_target = g["estrogen_deficit_target"].to_numpy(float)
         e_initial_target = np.where(shift > 0, 0.0, e_target)
-        outcome_idx = c["outcome"].map({o: i for i, o in enumerate(coords["outcome"])}).to_numpy()
-        se = np.nan_to_num(c["se"].to_numpy(float), nan=0.0)
 
         with pm.Model(coords=coords) as model:
             p = self._pymc_parameters(coords, obs)
@@ -152,22 +158,31 @@ class LinearMechanisticModel(BoneModel):
             coefficients = pt.stack([pt.broadcast_to(coef, (len(species),)) for _, _, coef in terms], axis=-1)
             system = assemble(coefficients, self._basis(terms))  # (species, n, n)
             deficit = mg_deficit(g["mg_fraction"].to_numpy(), p["mg_sufficiency_threshold"], pt)
-            study_effect = p["study_effect"][g_study] * g_has_effect if "study_effect" in p else 0.0
+            study_effect = study_effects(coords, g, g_species)
             mg_target = -p["mg_elasticity"][g_species] * pt.exp(study_effect) * deficit
             x0 = pt.stack(self.initial_state(p, mg_target, g["estrogen_deficit_start"].to_numpy(),
                                              e_initial_target, pt), axis=-1)
             propagators = expm(system[pair_species] * pair_time[:, None, None])  # (pairs, n, n)
+            drug_p = interventions.drug_parameters(coords, g)
+            treated = interventions.treatment_effects(
+                p, drug_p, lambda sp: {k: v[sp] if getattr(v, "ndim", 0) else v for k, v in rates.items()},
+                coords, g, sides)
 
-            def quantity(u, v, on, groups):
+            readout = self.readout(p)
+
+            def quantity(k):
+                (groups, _, quantities), (u, v, on) = sides[k], plans[k]
+                row = np.array([state_index[readout[q][0] if q in readout else q] for q in quantities])
+                scale = 1.0
+                for q, (_, coef) in readout.items():
+                    coef = coef[g_species[groups]] if getattr(coef, "ndim", 0) else coef
+                    scale = scale + (quantities == q) * (coef - 1.0)
                 now = pt.sum(propagators[u, row, :] * x0[groups], axis=-1)
-                return now + on * e_target[groups] * propagators[v, row, e_col]
+                return scale * (now + on * e_target[groups] * propagators[v, row, e_col]) + treated[k]
 
-            q_t = quantity(u_t, v_t, on_t, targets)
-            q_r = quantity(u_r, v_r, on_r, references)
-            mu = pm.Deterministic("mu", q_t - q_r, dims="contrast")
-            sigma = pt.sqrt(se**2 + p["noise"][outcome_idx] ** 2)
-            y = pm.Data("y_observed", c["y"].to_numpy(float), dims="contrast")
-            pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="contrast")
+            mu_points = quantity(0) - quantity(1)
+            mu_directions = quantity(2) - quantity(3) if len(sides) > 2 else None
+            observe(mu_points, mu_directions, obs, coords, p["noise"])
         return model
 
     # -- numpy prediction -------------------------------------------------------------------------
@@ -193,16 +208,45 @@ class LinearMechanisticModel(BoneModel):
                 p["speed"] = np.exp(s_mean + s_spread * rng.standard_normal(n))
             else:
                 p["speed"] = np.ones(n)
-        # a new population is a new study: its deviation comes from the between-study spread
-        p["study_effect"] = PRIORS["study_effect"].draw(rng, n)
+        # a new population is a new study: its deviation comes from the species' learned between-study spread
+        if "study_spread" in posterior and species in list(posterior["study_spread"]["species"].values):
+            spread = flat_draws(posterior, "study_spread")[:, list(posterior["study_spread"]["species"].values).index(species)]
+        else:
+            spread = PRIORS["study_spread"].draw(rng, n)
+        p["study_effect"] = spread * PRIORS["study_effect"].draw(rng, n)
         return p
 
-    def trajectories(self, posterior, scenario: Scenario, times_weeks, rng):
+    def _drug_draws(self, posterior: xr.Dataset, scenario: Scenario, n: int, rng: np.random.Generator) -> dict:
+        """Draws of a treatment's potency and kinetics: the fitted arm, or a new arm of a fitted class, or prior."""
+        cls = scenario.treatment_class
+        mechanism = interventions.MECHANISMS[cls]
+        arms = list(posterior["drug_arm"].values) if "drug_arm" in posterior.coords else []
+        classes = list(posterior["drug_class"].values) if "drug_class" in posterior.coords else []
+        potency_name = interventions.POTENCY_PRIOR[mechanism.lever]
+        coord = f"{mechanism.lever}_drug_class"
+        if scenario.treatment_arm in arms:
+            potency = flat_draws(posterior, "drug_arm_potency")[:, arms.index(scenario.treatment_arm)]
+        elif potency_name in posterior and cls in list(posterior[coord].values):
+            mean = flat_draws(posterior, potency_name)[:, list(posterior[coord].values).index(cls)]
+            potency = mean * np.exp(flat_draws(posterior, "drug_arm_spread") * rng.standard_normal(n))
+        else:
+            potency = PRIORS[potency_name].draw(rng, n)
+        onset = (flat_draws(posterior, "drug_onset_rate")[:, classes.index(cls)] if cls in classes
+                 else PRIORS["drug_onset_rate"].draw(rng, n))
+        def scalar(name):
+            return flat_draws(posterior, name) if name in posterior else PRIORS[name].draw(rng, n)
+        return {"potency": potency, "onset": onset, "residual": scalar("bisphosphonate_residual_share"),
+                "offset": scalar("bisphosphonate_offset_rate"),
+                "anabolic_resorption_gain": scalar("anabolic_resorption_gain")}
+
+    def trajectories(self, posterior, scenario: Scenario, times_weeks, rng, overrides=None):
         times = np.asarray(times_weeks, float)
         steps = np.diff(times)
         if times[0] != 0 or not np.allclose(steps, steps[0]):
             raise ValueError("scenario times must start at 0 and be equally spaced")
         p = self._draw_parameters(posterior, scenario.species, rng)
+        for name, value in (overrides or {}).items():  # e.g. a route's gain at 0 in every draw
+            p[name] = np.full_like(p[name], value)
         human = np.array([1.0 if scenario.species == "human" else 0.0])
         rates = self._rates(p, p["speed"])
         terms = self.terms(rates, human)
@@ -225,4 +269,16 @@ class LinearMechanisticModel(BoneModel):
                 x[:, target] = scenario.estrogen_deficit_target
             path[:, k] = x
             x = np.einsum("dij,dj->di", step, x)
-        return {s: path[:, :, i] for i, s in enumerate(self.states) if s not in INPUT_STATES}
+        out = {s: path[:, :, i] for i, s in enumerate(self.states) if s not in INPUT_STATES}
+        for q, (state, coef) in self.readout(p).items():
+            out[q] = np.asarray(coef)[:, None] * out[state]
+        if scenario.treatment_class:
+            drug = self._drug_draws(posterior, scenario, n, rng)
+            since = np.maximum(times - scenario.treatment_start_weeks, 0.0)
+            effect = interventions.treatment_trajectory(
+                interventions.MECHANISMS[scenario.treatment_class], {**p, **drug}, rates, drug["onset"],
+                drug["residual"], drug["offset"], drug["potency"], since,
+                scenario.treatment_stop_weeks - scenario.treatment_start_weeks)
+            for q, values in effect.items():
+                out[q] = out[q] + values * (times >= scenario.treatment_start_weeks)
+        return out

@@ -6,25 +6,34 @@ observation is y = log(target / reference) of one model quantity, with the stand
 that log ratio where the study reports a spread (delta method: se^2 = sum of CV^2 / n).
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
-WEEKS_PER_YEAR = 365.25 / 7
+from mgbone.constants import WEEKS_PER_YEAR
+
 # Statistics that become log-ratio contrasts; absolute changes and differences (no baseline level to
 # scale them by) are kept as unfitted rows.
-FITTED_STATISTICS = ("mean", "pct_change_from_baseline", "pct_difference_vs_control", "pct_change_per_year")
+FITTED_STATISTICS = ("mean", "pct_change_from_baseline", "pct_difference_vs_control", "pct_change_per_year",
+                     "direction_vs_control", "direction_vs_baseline")
+DIRECTION_STATISTICS = ("direction_vs_control", "direction_vs_baseline")
 
 # Which model quantity each outcome measures (outcomes not listed are kept but not fitted).
 OUTCOME_QUANTITY = {
     "serum_mg": "mg_status",
     "serum_ionized_mg": "mg_status",
     "rbc_mg": "mg_status",
+    "bone_mg": "mg_status",  # the skeleton is the Mg reservoir: bone Mg follows Mg status (own loading)
+    "urine_mg_creatinine": "mg_status",  # the kidney conserves Mg in depletion: urinary Mg falls with status
+    "mg_retention": "mg_status",  # a larger retained share of an iv load means a deficit (negative loading)
     "tnf_alpha": "inflammation",
     "il1": "inflammation",
     "il6": "inflammation",
     "substance_p": "inflammation",
+    "crp": "inflammation",  # acute-phase protein made in response to IL-6 (own loading)
     "osteoclast_number": "osteoclast_activity",
     "ctx": "osteoclast_activity",
     "pyridinoline": "osteoclast_activity",
@@ -48,6 +57,22 @@ OUTCOME_QUANTITY = {
     "serum_ca": "calcium",
     "serum_ionized_ca": "calcium",
 }
+# Outcomes whose log moves against their quantity (loading sign fixed at -1; size learned as for the others).
+NEGATIVE_OUTCOMES = {"mg_retention"}
+# The outcome that defines each quantity's scale (loading fixed at 1); every other outcome of a quantity has
+# a learned loading: another skeletal site (trabecular vs cortical turnover), another marker of the same cell.
+REFERENCE_OUTCOME = {
+    "mg_status": "serum_mg",
+    "inflammation": "tnf_alpha",
+    "osteoclast_activity": "ctx",
+    "osteoblast_activity": "p1np",
+    "bone_mass": "bmd_lumbar_spine",
+    "pth": "pth",
+    "calcitriol": "calcitriol",
+    "calcium": "serum_ca",
+}
+# Results printed only as a direction: significance level when the paper says "not significant" or gives no p.
+DEFAULT_ALPHA = 0.05
 # Life stages whose estrogen is falling (0 -> 1 deficit from time 0) or already low at time 0.
 UNKNOWN_INTAKE_FRACTION = 1e6
 ESTROGEN_FALLING = {"perimenopausal", "menopause_transition", "ovariectomized"}
@@ -58,23 +83,38 @@ ESTROGEN_LOW = {"postmenopausal"}
 class ObservationSet:
     """Contrasts y = q(target group, t) - q(reference group, t_ref) on the log scale."""
 
-    groups: pd.DataFrame  # one row per (study, group): species, mg_fraction, estrogen start/target
+    groups: pd.DataFrame  # one row per (study, group): species, mg_fraction, estrogen start/target, treatment
     contrasts: pd.DataFrame  # one row per fitted number, with provenance
     unfitted: pd.DataFrame  # rows of the dataset no model quantity covers
+    # results printed only as a direction: the same columns, `y` the printed sign (1, -1, 0) and `threshold` the
+    # |log ratio| its significance implies (z * se); fitted through an interval-censored likelihood
+    directions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def n(self) -> int:
         return len(self.contrasts)
 
 
+TREATMENT_COLUMNS = ["intervention", "intervention_dose", "intervention_class", "intervention_start_weeks",
+                     "intervention_stop_weeks"]
+
+
+def _with_treatment_columns(table: pd.DataFrame) -> pd.DataFrame:
+    missing = {c: None for c in TREATMENT_COLUMNS if c not in table.columns}
+    return table.assign(**missing) if missing else table
+
+
 def _group_table(dataset: pd.DataFrame, reference_groups: pd.DataFrame | None) -> pd.DataFrame:
-    columns = ["study_id", "group", "species", "life_stage", "mg_pct_requirement", "menopause_at_weeks"]
-    parts = [dataset[columns]]
+    columns = ["study_id", "group", "species", "life_stage", "mg_pct_requirement", "menopause_at_weeks",
+               *TREATMENT_COLUMNS]
+    parts = [_with_treatment_columns(dataset)[columns]]
     if reference_groups is not None and len(reference_groups):
         shift = dataset.groupby("study_id")["menopause_at_weeks"].first()
-        extra = reference_groups.assign(menopause_at_weeks=reference_groups["study_id"].map(shift))
+        extra = _with_treatment_columns(reference_groups.assign(menopause_at_weeks=reference_groups["study_id"].map(shift)))
         parts.append(extra[columns])
-    first = pd.concat(parts).groupby(["study_id", "group"], sort=True).first().reset_index()
+    first = pd.concat(parts).groupby(["study_id", "group"], sort=True, dropna=False).first().reset_index()
+    treated = first["intervention_class"].notna() & (first["intervention_class"] != "none")
+    dose = first["intervention_dose"].fillna("").astype(str).str.strip()
     frac = first["mg_pct_requirement"].astype(float) / 100.0
     groups = pd.DataFrame(
         {
@@ -90,6 +130,12 @@ def _group_table(dataset: pd.DataFrame, reference_groups: pd.DataFrame | None) -
             "estrogen_deficit_target": (first["life_stage"].isin(ESTROGEN_LOW | ESTROGEN_FALLING)
                                         | (first["menopause_at_weeks"].fillna(0) > 0)).astype(float),
             "menopause_at_weeks": first["menopause_at_weeks"].astype(float).fillna(0.0),
+            # a drug or hormone arm: its class (the mechanism), the arm (agent and dose, pooled within the class)
+            # and when treatment stopped (inf: still on at every reported time)
+            "treatment_class": first["intervention_class"].where(treated, None),
+            "treatment_arm": (first["intervention"].astype(str) + np.where(dose != "", " " + dose, "")).where(treated, None),
+            "treatment_start_weeks": first["intervention_start_weeks"].astype(float).where(treated).fillna(0.0),
+            "treatment_stop_weeks": first["intervention_stop_weeks"].astype(float).where(treated).fillna(np.inf),
         }
     )
     groups["group_index"] = np.arange(len(groups))
@@ -107,6 +153,32 @@ def _percent_se(row) -> float:
     if not np.isfinite(sd):
         return np.nan
     return float(sd / np.sqrt(row["n"]) / 100.0 / (1.0 + row["value"] / 100.0))
+
+
+def outcome_cv(means: pd.DataFrame) -> dict[str, float]:
+    """Coefficient of variation of individual values per outcome (then per quantity, then over all), the median
+    over the rows of this selection that print a spread: what scales a result printed only as a direction."""
+    spread = means[np.isfinite(means["sd_canonical"]) & (means["value_canonical"] > 0)]
+    cv = (spread["sd_canonical"] / spread["value_canonical"]).rename("cv")
+    frame = spread.assign(cv=cv)
+    out = {}
+    if len(frame):
+        out["all"] = float(frame["cv"].median())
+        out.update(frame.groupby("quantity")["cv"].median().to_dict())
+        out.update(frame.groupby("outcome")["cv"].median().to_dict())
+    return out
+
+
+def significance_threshold(p_value, note) -> float:
+    """|z| a printed significance implies: the printed p (or threshold; NS or none: 0.05), two-sided unless the
+    row's note says one-tailed. A bound, not a point: 'p < 0.05' only says the result was at least this far out."""
+    alpha = DEFAULT_ALPHA
+    if isinstance(p_value, str) and p_value.strip().upper() != "NS":
+        number = re.search(r"(\d*\.?\d+(?:[eE]-?\d+)?)", p_value)
+        if number and not p_value.strip().startswith(">"):
+            alpha = float(number.group(1))
+    one_tailed = isinstance(note, str) and re.search(r"one[- ](tailed|sided)", note, re.I) is not None
+    return float(norm.ppf(1.0 - alpha / (1 if one_tailed else 2)))
 
 
 def fittable_rows(dataset: pd.DataFrame) -> pd.Series:
@@ -131,7 +203,7 @@ def build_observations(dataset: pd.DataFrame, cohort_exposure_years: float = 10.
     cohort_weeks = cohort_exposure_years * WEEKS_PER_YEAR
     rows = []
 
-    def add(row, reference_group, t, t_ref, y, se, kind):
+    def add(row, reference_group, t, t_ref, y, se, kind, threshold=np.nan):
         is_cohort = row["design"] == "human_cohort" and t == 0 and t_ref == 0
         if is_cohort:  # cross-sectional contrast: both groups exposed for the assumed duration
             t = t_ref = cohort_weeks
@@ -148,6 +220,7 @@ def build_observations(dataset: pd.DataFrame, cohort_exposure_years: float = 10.
                 "reference_time_weeks": t_ref,
                 "y": y,
                 "se": se,
+                "threshold": threshold,  # direction rows: |log ratio| beyond which the result was significant
                 "source_rows": f"{row['source_file']}:{row['source_row']}",
             }
         )
@@ -188,9 +261,37 @@ def build_observations(dataset: pd.DataFrame, cohort_exposure_years: float = 10.
             scale = (t - start) / WEEKS_PER_YEAR
             add(row, row["group"], t, start, y * scale, se * scale if np.isfinite(se) else np.nan, "per_year")
 
+    directions = data[data["statistic"].isin(DIRECTION_STATISTICS)]
+    if len(directions):
+        cvs = outcome_cv(means)
+        group_n = data.groupby(["study_id", "group", "outcome"])["n"].max().to_dict()
+    for row in directions.to_dict("records"):
+        cv = cvs.get(row["outcome"], cvs.get(row["quantity"], cvs.get("all")))
+        if cv is None:
+            continue  # no study in this selection prints a spread to scale a direction by
+        t = row["time_weeks"]
+        if row["statistic"] == "direction_vs_control":
+            reference, t_ref = controls.get(row["study_id"]), t
+            if reference is None or reference == row["group"]:
+                continue
+            n_ref = group_n.get((row["study_id"], reference, row["outcome"]), row["n"])
+        else:
+            reference, t_ref, n_ref = row["group"], 0.0, row["n"]
+        se = cv * np.sqrt(1.0 / row["n"] + 1.0 / n_ref)
+        # a null says |z| < z(0.05) whatever p is printed (a printed p of a null is a point, not a bound we
+        # can use without its sign); a significant result says |z| > z(p) in the printed direction
+        null = float(row["value"]) == 0.0
+        z = significance_threshold(None if null else row.get("p_value"), row.get("note"))
+        add(row, reference, t, t_ref, float(row["value"]), se, "direction", threshold=z * se)
+
     contrasts = pd.DataFrame(rows)
     if contrasts.empty:
         raise ValueError("no fittable observations in the selected studies")
     contrasts = contrasts.sort_values(["study_id", "outcome", "target_group", "time_weeks"]).reset_index(drop=True)
     contrasts["se"] = contrasts["se"].astype(float)
-    return ObservationSet(groups=groups, contrasts=contrasts, unfitted=unfitted)
+    is_direction = contrasts["kind"] == "direction"
+    directions = contrasts[is_direction].reset_index(drop=True)
+    points = contrasts[~is_direction].drop(columns=["threshold"]).reset_index(drop=True)
+    if points.empty:
+        raise ValueError("no fittable observations in the selected studies (only results printed as a direction)")
+    return ObservationSet(groups=groups, contrasts=points, unfitted=unfitted, directions=directions)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 
-WEEKS_PER_YEAR = 365.25 / 7
+from mgbone.constants import WEEKS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class Prior:
         if self.distribution == "normal":
             mu, sigma = self.parameters
             return pm.Normal(self.name, mu=mu, sigma=sigma, dims=dims)
+        if self.distribution == "logitnormal":
+            mu, sigma = self.parameters
+            return pm.LogitNormal(self.name, mu=mu, sigma=sigma, dims=dims)
         raise ValueError(f"unknown distribution {self.distribution!r} for prior {self.name}")
 
     def draw(self, rng: np.random.Generator, size=None):
@@ -39,13 +42,16 @@ class Prior:
             return np.exp(np.log(self.parameters[0]) + self.parameters[1] * rng.standard_normal(size))
         if self.distribution == "halfnormal":
             return np.abs(self.parameters[0] * rng.standard_normal(size))
-        return self.parameters[0] + self.parameters[1] * rng.standard_normal(size)
+        value = self.parameters[0] + self.parameters[1] * rng.standard_normal(size)
+        return 1.0 / (1.0 + np.exp(-value)) if self.distribution == "logitnormal" else value
 
     def describe(self) -> str:
         if self.distribution == "lognormal":
             return f"LogNormal(median={self.parameters[0]:.4g}, sigma={self.parameters[1]:.3g})"
         if self.distribution == "halfnormal":
             return f"HalfNormal(sigma={self.parameters[0]:.3g})"
+        if self.distribution == "logitnormal":
+            return f"LogitNormal(mu={self.parameters[0]:.4g}, sigma={self.parameters[1]:.3g})"
         return f"Normal(mu={self.parameters[0]:.4g}, sigma={self.parameters[1]:.3g})"
 
 
@@ -103,10 +109,44 @@ PRIORS = {
            "Rodent bone and mineral turnover is several-fold faster than human (rat BV/TV falls 24-44% in 12-16 weeks "
            "of deficiency versus about 1-3%/year human loss)."),
         _P("rodent_speed_spread", "halfnormal", (0.3,), "log", "Rat and mouse time scales partially pooled."),
-        _P("study_effect", "normal", (0.0, 0.3), "log",
-           "Studies differ in strain, age and diet: a study's Mg-deficit severity deviates by about +-30% (log scale). "
-           "The spread is fixed, not learned: with one or two Mg studies per species it is not identified, and its "
-           "funnel cost NUTS more than it taught. A new population draws its own deviation from this prior."),
+        _P("study_effect", "normal", (0.0, 1.0), "log (in units of the species' between-study spread)",
+           "Standardised deviation of a study's Mg-deficit effect from its species' (non-centred: the effect is "
+           "spread x this). A new population draws its own deviation from the learned spread."),
+        _P("study_spread", "halfnormal", (0.3,), "log",
+           "Between-study spread of the Mg effect, learned per species (partial pooling). Half-normal(0.3): studies of "
+           "one species rarely differ by more than a factor 2 in how a given diet moves Mg status (strain, age and "
+           "diet composition), and the prior keeps the spread finite where a species has two or three studies."),
+        # --- measurement: outcomes and skeletal sites -------------------------------------------------
+        _P("outcome_loading", "normal", (0.0, 0.7), "log",
+           "Log of how strongly an outcome moves per unit of its quantity, relative to the quantity's reference "
+           "outcome (serum Mg, TNF-alpha, CTX, P1NP, lumbar-spine BMD, PTH, calcitriol, serum Ca; loading 1). For "
+           "bone it is the site dimension: trabecular-rich sites (spine, rodent trabecular volume) turn over faster "
+           "than cortical-rich ones (hip, forearm, whole body); 95% prior range x/4."),
+        # --- drugs and hormones (mgbone.models.interventions) ----------------------------------------
+        _P("osteoclast_drug_potency", "lognormal", (0.7, 0.8), "log osteoclast activity",
+           "Antiresorptives (bisphosphonates, denosumab, calcitonin, calcium) lower osteoclast activity: a potency of 0.7 "
+           "halves it, 1.6 is an 80% suppression (the range of resorption-marker suppression that OpenBoneMin and Jorg "
+           "2022 calibrate denosumab and bisphosphonates to, model_references.md); per class, agents and doses pooled."),
+        _P("estrogen_drug_potency", "lognormal", (0.7, 0.6), "fraction of the estrogen deficit removed",
+           "Estrogen (with or without progestin) restores estrogen, removing most of the postmenopausal deficit (potency "
+           "near 1 = premenopausal); raloxifene acts on the same receptor, more weakly."),
+        _P("anabolic_drug_potency", "lognormal", (0.5, 0.8), "log osteoblast activity",
+           "Teriparatide raises formation (the anabolic window): osteoblast activity up by tens of percent "
+           "(Peterson & Riggs 2010 teriparatide responses, model_references.md)."),
+        _P("anabolic_resorption_gain", "lognormal", (0.4, 0.6), "log osteoclast per log drive",
+           "Intermittent PTH also raises resorption, later and less than formation (the anabolic window closes)."),
+        _P("drug_onset_rate", "lognormal", (0.25, 0.7), "1/week",
+           "A drug's effect on bone cells sets in over weeks: resorption markers fall within about a month of starting "
+           "an antiresorptive, estradiol rises within days; per class."),
+        _P("bisphosphonate_residual_share", "logitnormal", (0.0, 1.0), "fraction",
+           "Bisphosphonates bind to bone and act on after stopping (FLEX, alendronate and zoledronate withdrawal): a "
+           "share of the effect follows the slow bound-drug kinetics; LogitNormal(0, 1), median 0.5."),
+        _P("bisphosphonate_offset_rate", "lognormal", (1 / (3 * WEEKS_PER_YEAR), 0.8), "1/week",
+           "The bound share builds up and wears off over years (skeletal retention of bisphosphonates)."),
+        _P("drug_arm_spread", "halfnormal", (0.3,), "log",
+           "Arms of one class (agent and dose) differ in potency around the class mean: partial pooling."),
+        _P("drug_arm_effect", "normal", (0.0, 1.0), "standardised",
+           "An arm's deviation from its class potency, in units of the arm spread (non-centred)."),
         _P("noise", "lognormal", (0.04, 0.6), "log ratio",
            "Noise of a log ratio per outcome beyond its reported standard error (assay, strain, design); 95% prior "
            "range 1.2-13%. Kept away from zero on purpose: many rows report no spread, and a noise near zero would "
@@ -135,14 +175,19 @@ PRIORS = {
         _P("bone_loss_per_deficit", "normal", (0.0, 0.002), "log per week per unit deficit",
            "M0: sustained bone loss rate per unit Mg deficit (human scale; rodents via the speed factor); sign open, "
            "1 sd = 10%/year per unit deficit."),
+        _P("drug_bone_gain", "normal", (0.03, 0.05), "log bone mass",
+           "M0: plateau of a drug class's effect on bone mass (a few percent, as treatment-placebo BMD differences of "
+           "antiresorptives and HRT run); sign open, so a class that does nothing can say so."),
+        _P("drug_arm_bone_spread", "halfnormal", (0.01,), "log bone mass",
+           "M0: arms of one class (agent, dose) differ in their bone gain by about a percentage point around the class."),
+        _P("drug_bone_rate", "lognormal", (1 / 78.0, 0.7), "1/week",
+           "M0: how fast a drug's bone effect approaches its plateau (and wears off after stopping): about 1.5 years, "
+           "the time course of treatment-placebo BMD differences."),
         _P("menopause_loss", "lognormal", (0.10, 0.4), "log",
            "M0: total loss over the menopausal transition, 10-15% at the spine (SWAN, Pansini; model_references.md)."),
     ]
 }
 
-# Fast endocrine rates are fixed, not fitted: PTH half-life is minutes and calcitriol's hours, so on a
-# weeks time axis they only need to be much faster than bone (quasi-steady state, Dutta & Layton 2024).
-FIXED_RATES_PER_WEEK = {"pth_rate": 20.0, "calcitriol_rate": 20.0, "calcium_rate": 20.0}
 DEFICIT_SHARPNESS = 6.0  # smoothness of the threshold in the Mg deficit (softplus); fixed for NUTS
 
 

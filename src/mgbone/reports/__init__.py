@@ -1,1 +1,1 @@
-"""Summaries, prediction bands, figures and the HTML report."""
+"""Rendering only: figures, the HTML report and the partial page (the tables come from `mgbone.analysis`)."""

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mgbone.constants import WEEKS_PER_YEAR  # noqa: E402
 from mgbone.io import atomic_path  # noqa: E402
 from mgbone.models.observations import fittable_rows  # noqa: E402
 
@@ -181,7 +182,7 @@ def study_curves(curves: pd.DataFrame, observed: pd.DataFrame, path: str | Path,
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.1 * rows), squeeze=False)
     for ax, ((study, outcome), part) in zip(axes.ravel(), panels, strict=False):
         for k, (_, curve) in enumerate(part.groupby(["target_group", "reference_group", "kind"], sort=True)):
-            x = curve["time_weeks"] / 52.18
+            x = curve["time_weeks"] / WEEKS_PER_YEAR
             for lo, hi, alpha, _ in BAND_ALPHAS:
                 ax.fill_between(x, curve[lo], curve[hi], color=f"C{k}", alpha=alpha, lw=0)
             ax.plot(x, curve["q50"], color=f"C{k}", lw=1)
@@ -190,7 +191,7 @@ def study_curves(curves: pd.DataFrame, observed: pd.DataFrame, path: str | Path,
                               & (observed["target_group"] == keys["target_group"])
                               & (observed["reference_group"] == keys["reference_group"])
                               & (observed["kind"] == keys["kind"])]
-            ax.errorbar(points["time_weeks"] / 52.18, points["observed_pct"],
+            ax.errorbar(points["time_weeks"] / WEEKS_PER_YEAR, points["observed_pct"],
                         yerr=[points["observed_pct"] - points["observed_lower_pct"],
                               points["observed_upper_pct"] - points["observed_pct"]],
                         fmt="o", color="black", ms=4, capsize=2)
@@ -219,7 +220,7 @@ def svg_text(fig, prefix: str) -> str:
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', svg, count=1)
-    svg = svg.replace("<svg", f'<svg class="figure" preserveAspectRatio="xMidYMid meet" role="img"', 1)
+    svg = svg.replace("<svg", '<svg class="figure" preserveAspectRatio="xMidYMid meet" role="img"', 1)
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
     svg = re.sub(r'url\(#([^)]+)\)', rf'url(#{prefix}-\1)', svg)
     return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)

@@ -14,14 +14,15 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from mgbone.analysis.evidence import evidence_by_link
 from mgbone.data import load_registry
 from mgbone.models import get_model
 from mgbone.reports import figures, interactive
-from mgbone.reports.evidence import evidence_by_link
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUMMARY_COLUMNS = ["quantity", "mean", "sd", "median", "eti90_lower", "eti90_upper", "eti95_lower", "eti95_upper",
-                   "hdi90_lower", "hdi90_upper", "hdi95_lower", "hdi95_upper", "r_hat", "ess_bulk", "ess_tail"]
+                   "hdi90_lower", "hdi90_upper", "hdi95_lower", "hdi95_upper", "r_hat", "ess_bulk", "ess_tail",
+                   "mcse_mean", "mcse_sd"]
 
 
 def lighter_png(raw: bytes) -> bytes:
@@ -122,6 +123,7 @@ def analysis_context(config: dict, name: str, files: dict) -> dict:
                                               f"curves-{name}", f"{name}: predicted bone mass per scenario",
                                               None if _gate_passed(bands) else "fit failed the diagnostics gate"),
         "bands": bands,
+        "routes": read_table(files["routes"]) if files.get("routes") else [],
     }
 
 

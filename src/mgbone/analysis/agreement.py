@@ -7,32 +7,25 @@ posterior's contraction relative to its prior says whether the study set informs
 prior-dominated posteriors "agree" trivially, and the table says so.
 """
 
-from itertools import combinations, product
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.stats import gaussian_kde
 
-SAMPLE_DIMS = ("chain", "draw")
+from mgbone.analysis.draws import element_draws
+
 # parameters of the observation layer, not of the biology: their agreement says nothing about the claim
 SKIPPED = ("mu", "noise", "study_effect")
 
 
 def parameter_elements(dataset: xr.Dataset) -> dict[str, np.ndarray]:
     """Flattened draws per scalar element, keyed `name` or `name[label,label]`."""
-    out = {}
-    for name, arr in dataset.data_vars.items():
-        if name in SKIPPED:
-            continue
-        extra = [d for d in arr.dims if d not in SAMPLE_DIMS]
-        if not extra:
-            out[name] = arr.to_numpy().ravel()
-            continue
-        for labels in product(*(arr[d].values for d in extra)):
-            element = arr.sel(dict(zip(extra, labels, strict=True)))
-            out[f"{name}[{','.join(str(label) for label in labels)}]"] = element.to_numpy().ravel()
-    return out
+    kept = dataset[[name for name in dataset.data_vars if name not in SKIPPED]]
+    if not kept.data_vars:
+        return {}
+    return {label: column.to_numpy() for label, column in element_draws(kept).items()}
 
 
 def overlap_coefficient(a: np.ndarray, b: np.ndarray, grid_size: int = 512) -> float:

@@ -11,10 +11,11 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from mgbone.analysis.draws import draw_matrix
+from mgbone.constants import BAND_QUANTILES
 from mgbone.inference.holdout import transfer_posterior
 from mgbone.models.observations import ObservationSet
 
-BAND_QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
 CURVE_KEY = ["study_id", "outcome", "quantity", "target_group", "reference_group", "kind"]
 
 
@@ -39,7 +40,7 @@ def predicted_curves(model_def, obs: ObservationSet, posterior: xr.Dataset, seed
     draws = transfer_posterior(model, posterior, seed)
     mu = pm.sample_posterior_predictive(xr.DataTree.from_dict({"posterior": draws}), model=model, var_names=["mu"],
                                         random_seed=seed, progressbar=False)
-    values = mu["posterior_predictive"]["mu"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+    values = draw_matrix(mu, "mu", group="posterior_predictive")
     percent = 100.0 * np.expm1(values)
     out = grid[CURVE_KEY + ["time_weeks"]].copy()
     for q, row in zip(BAND_QUANTILES, np.quantile(percent, BAND_QUANTILES, axis=0), strict=True):

@@ -1,0 +1,5 @@
+"""Constants shared across the package: one home for each (import them, never redefine them)."""
+
+WEEKS_PER_YEAR = 365.25 / 7  # the model's clock runs in weeks; a year is 365.25 days
+BAND_QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)  # q2.5 ... q97.5 columns of every band table
+SAMPLE_DIMS = ("chain", "draw")  # the dimensions of a posterior draw
