@@ -134,6 +134,12 @@ def test_rerun_with_nothing_changed_does_nothing(finished_run):
 
 
 def test_same_numbers_with_one_core(finished_run, tmp_path):
+    """--cores 1 against --cores 8, and a warm compile cache against the cold one: the session's first run
+    (`finished_run`) compiled into an empty PyTensor/numba cache (tests/conftest.py), this rerun loads from it."""
+    import os
+
+    if not os.environ.get("MGBONE_KEEP_COMPILE_CACHE"):
+        assert "mgbone-cold-compiledir-" in os.environ.get("PYTENSOR_FLAGS", "")
     other = copy_project(tmp_path / "one-core")
     run(other, "--cores", "1", *TINY)
     for table in TABLES:
