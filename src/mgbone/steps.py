@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mgbone.analysis.evidence import fitted_studies, reasons_not_fitted
 from mgbone.analysis.predictions import (
     cell_effects,
     claim_check,
@@ -141,9 +142,12 @@ def catalog(config: dict, *, dataset_csv, manifest_json, overview_png) -> None:
 def fit(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, fit_info_json, threads: int = 1) -> None:
     spec = config["analyses"][analysis]
     model = get_model(spec["model"])
-    obs = model.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
+    dataset = read_dataset(dataset_csv)
+    obs = model.fits(observations(config, dataset, read_dataset(groups_csv)))
     settings = sampler_settings(config, analysis)
     seed = stable_seed(config["seed"], analysis, "fit")
+    fitted = fitted_studies(obs)
+    not_fitted = reasons_not_fitted(dataset, model, fitted)
     log.info("fitting %s to %d contrasts from %d studies (seed %d)", model.title, obs.n,
              obs.contrasts["study_id"].nunique(), seed)
     tree, timings = run_sampler(model.build(obs), settings, seed, cores=threads)
@@ -157,7 +161,8 @@ def fit(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, f
         tmp.write_bytes(payload)
     write_json(fit_info_json, {"analysis": analysis, "model": spec["model"], "seed": seed,
                                "sampler": settings.__dict__, "timings": timings, "n_contrasts": obs.n,
-                               "threads": threads, "versions": versions()})
+                               "threads": threads, "versions": versions(), "fitted_studies": fitted,
+                               "n_directions": len(obs.directions), "not_fitted": not_fitted})
 
 
 def load_posterior(path) -> xr.DataTree:

@@ -5,6 +5,15 @@ import pandas as pd
 from mgbone.models.observations import OUTCOME_QUANTITY, fittable_rows
 
 NO_QUANTITY = "(no model quantity)"
+# why an outcome has no model quantity, where physiology does not allow one
+NO_QUANTITY_REASONS = {
+    "mg_balance": "a balance is signed (intake minus losses can be negative): no log ratio to fit",
+    "ca_balance": "a balance is signed (intake minus losses can be negative): no log ratio to fit",
+    "bmd_unspecified_site": "the BMD site is not printed, so no site loading can be chosen",
+    "mg_intake": "an intake is an exposure, not an outcome of the models",
+    "urine_ca_creatinine": "no calcium-excretion link in the models",
+    "nitric_oxide": "no NO measurement model yet (the NO route acts through its gain)",
+}
 
 
 def evidence_by_link(dataset: pd.DataFrame, fitted_studies: set[str] | None = None) -> pd.DataFrame:
@@ -31,3 +40,33 @@ def evidence_by_link(dataset: pd.DataFrame, fitted_studies: set[str] | None = No
             "species": ", ".join(sorted(part["species"].unique())) or "—",
         })
     return pd.DataFrame(rows)
+
+
+def fitted_studies(obs) -> list[str]:
+    """Studies with at least one contrast or direction in a model's likelihood."""
+    tables = [obs.contrasts] + ([obs.directions] if len(obs.directions) else [])
+    return sorted(set().union(*(set(t["study_id"]) for t in tables)))
+
+
+def reasons_not_fitted(dataset: pd.DataFrame, model, fitted: list[str]) -> dict[str, str]:
+    """Why each study of `dataset` is in no likelihood of `model`: the reasons its rows give, in words (the
+    harmonised dataset's `scale` column is the vocabulary's scale of each row's statistic)."""
+    out = {}
+    for study, rows in dataset[~dataset["study_id"].isin(fitted)].groupby("study_id"):
+        reasons = []
+        for row in rows.itertuples():
+            quantity = OUTCOME_QUANTITY.get(row.outcome)
+            if quantity is None:
+                reasons.append(f"{row.outcome}: " + NO_QUANTITY_REASONS.get(row.outcome, "no model quantity"))
+            elif row.scale == "absolute":
+                reasons.append("absolute changes only: no baseline level is printed to scale them")
+            elif quantity not in model.quantities:
+                reasons.append(f"{model.name} has no {quantity}")
+            elif row.scale == "direction":
+                reasons.append("a direction without a reference group or a spread in the selection to scale it")
+            else:
+                reasons.append("no contrast: a single group at a single time, or its control or baseline row is "
+                               "not printed" if model.name != "M0" or not isinstance(row.intervention_class, str)
+                               else "M0 gives drugs an effect on bone mass only")
+        out[study] = "; ".join(dict.fromkeys(reasons))
+    return out

@@ -66,6 +66,7 @@ def harmonise(table: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
             )
         ]
     )
+    out["scale"] = out["statistic"].map(vocab.scale)  # level, percent, absolute or direction
     out["value_canonical"] = out["value"].to_numpy(float) * factor
     out["sd_canonical"] = sd * factor
     out["unit_canonical"] = [

@@ -182,7 +182,9 @@ def render_report(config: dict, config_text: str, analyses: dict[str, dict], ove
         entry = registry[study_id]
         per_outcome = counts[counts["study_id"] == study_id]
         studies.append({"id": study_id, "entry": entry, "links": study_links(entry),
-                        "analyses": [a["name"] for a in contexts if study_id in a["studies"]],
+                        "analyses": [a["name"] for a in contexts if study_id in a["info"].get("fitted_studies", a["studies"])],
+                        "why_not": next((a["info"]["not_fitted"][study_id] for a in contexts
+                                         if study_id in a["info"].get("not_fitted", {})), ""),
                         "outcome_list": list(per_outcome["outcome"]), "n_rows": int(per_outcome["n"].sum()),
                         "outcomes": ", ".join(f"{o} ({n})" for o, n in zip(per_outcome["outcome"], per_outcome["n"], strict=True))})
     filters = {"design": sorted({st["entry"]["design"] for st in studies}),
