@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: env run extended test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench bench-stan bench-growth
+.PHONY: env run extended test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench bench-stan bench-growth bench-expm
 
 # Rebuilt when pyproject.toml or the lock change, or when the venv's Python is not 3.12.
 $(STAMP): pyproject.toml requirements.lock .python-version
@@ -76,7 +76,8 @@ sbc: $(STAMP)
 bench: $(STAMP)
 	python bench/bench_backends.py --out bench/results.md
 
-# The same M1 in Stan (PyStan, ode_rk45) and with pymc.ode.DifferentialEquation, against the project's solver;
+# The same M1 in Stan (PyStan: matrix_exp_multiply, and ode_rk45) and with pymc.ode.DifferentialEquation, against the
+# project's solver;
 # and fit cost with 1x, 10x and 100x (synthetic) studies. Installs the `bench` extra (PyStan) when missing.
 bench-stan: $(STAMP)
 	@$(VENV)/bin/python -c 'import stan' 2>/dev/null || \
@@ -85,6 +86,10 @@ bench-stan: $(STAMP)
 
 bench-growth: $(STAMP)
 	python bench/bench_growth.py
+
+# PyTensor's Expm against the former hand-written Taylor exponential, fastmath on and off (bench/README.md)
+bench-expm: $(STAMP)
+	python bench/bench_expm.py --paired 6 --fastmath both
 
 lint: $(STAMP)
 	snakemake --lint
