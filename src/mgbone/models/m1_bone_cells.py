@@ -34,7 +34,7 @@ class BoneCellsModel(LinearMechanisticModel):
               "osteoclast_activity", "osteoblast_activity", "bone_mass")
     quantities = ["mg_status", "inflammation", "osteoclast_activity", "osteoblast_activity", "bone_mass"]
     # species, studies and measurement: listed last in the report
-    hierarchy = ["rodent_speed_mean", "rodent_speed_spread", "study_spread", "study_effect", "outcome_loading",
+    hierarchy = ["rodent_speed_mean", "study_spread", "study_effect", "outcome_loading",
                  "noise"]
     parameters = [
         "mg_elasticity", "mg_sufficiency_threshold", "mg_equilibration_rate",

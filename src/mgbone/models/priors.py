@@ -108,7 +108,6 @@ PRIORS = {
         _P("rodent_speed_mean", "normal", (np.log(5.0), 0.5), "log",
            "Rodent bone and mineral turnover is several-fold faster than human (rat BV/TV falls 24-44% in 12-16 weeks "
            "of deficiency versus about 1-3%/year human loss)."),
-        _P("rodent_speed_spread", "halfnormal", (0.3,), "log", "Rat and mouse time scales partially pooled."),
         _P("study_effect", "normal", (0.0, 1.0), "log (in units of the species' between-study spread)",
            "Standardised deviation of a study's Mg-deficit effect from its species' (non-centred: the effect is "
            "spread x this). A new population draws its own deviation from the learned spread."),
