@@ -97,6 +97,10 @@ def finished_run(tmp_path_factory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
     # a registry string that would run script if the report did not escape it
     registry = project / "data/studies.yaml"
-    registry.write_text(registry.read_text().replace('caveats: "', f'caveats: "{HOSTILE} ', 1))
+    entries = yaml.safe_load(registry.read_text())
+    first = next(iter(entries["studies"].values()))
+    first["caveats"] = f"{HOSTILE} {first.get('caveats') or ''}"
+    registry.write_text(yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=1000))
+    assert HOSTILE in registry.read_text()  # the escaping tests must see the string, not a silent no-op
     run(project, "--cores", "8", *TINY)
     return project
