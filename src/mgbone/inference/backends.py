@@ -1,6 +1,7 @@
 """Run NUTS with the backend a config names (PyMC, nutpie or numpyro) and keep what LOO needs."""
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -67,6 +68,13 @@ def _merge(tree: xr.DataTree, other: xr.DataTree) -> xr.DataTree:
     return tree
 
 
+def usable_cores(requested: int, chains: int) -> int:
+    """Chains run in parallel up to the cores this process may use: more threads than cores made every gradient
+    call slower (contention in the compiled code), and each chain has its own seed, so the draws do not depend on it."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(requested, chains, available))
+
+
 def _sample_nutpie(model: pm.Model, settings: SamplerSettings, seed: int, cores: int, progress) -> xr.DataTree:
     """nutpie called directly so its progress reaches the log (PyMC keeps the callback for its bar)."""
     import nutpie
@@ -75,7 +83,7 @@ def _sample_nutpie(model: pm.Model, settings: SamplerSettings, seed: int, cores:
     compiled = nutpie.compile_pymc_model(model, backend="numba")
     start = time.perf_counter()
     tree = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                         cores=max(1, min(cores, settings.chains)), seed=seed, target_accept=settings.target_accept,
+                         cores=usable_cores(cores, settings.chains), seed=seed, target_accept=settings.target_accept,
                          progress_bar=False, progress_callback=progress.nutpie, progress_rate=2000,
                          adaptation=settings.mass_matrix)
     patch_nutpie_idata(tree, model, sampling_time=time.perf_counter() - start)
@@ -100,7 +108,7 @@ def fit(model: pm.Model, settings: SamplerSettings, seed: int, cores: int = 1) -
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=max(1, min(cores, settings.chains)),
+            cores=usable_cores(cores, settings.chains),
             target_accept=settings.target_accept,
             nuts_sampler=settings.backend,
             random_seed=seed,
