@@ -28,7 +28,7 @@ def _scenario_longer(config):
 # documented key -> (edit of the tiny config, rules whose params change). `report` prints the whole config,
 # so it reruns for every key and is added below.
 CHANGES = {
-    "seed": (lambda c: _set(c, "seed", c["seed"] + 1), {"fit", "predict", "summarize", "sensitivity", "loso_fold",
+    "seed": (lambda c: _set(c, "seed", c["seed"] + 1), {"fit", "predict", "summarize", "loso_fold",
                                                         "sbc_batch"}),
     "observation.cohort_exposure_years": (lambda c: _set(c, "observation.cohort_exposure_years", 12),
                                           {"catalog", "pull", "fit", "predict", "sensitivity", "loso_fold",
@@ -44,7 +44,7 @@ CHANGES = {
     "sbc.per_job": (lambda c: _set(c, "sbc.per_job", 4), {"sbc_batch", "sbc_summary"}),
     "sensitivity.threshold": (lambda c: _set(c, "sensitivity.threshold", 0.1), {"sensitivity"}),
     "diagnostics": (lambda c: _set(c, "diagnostics.ess_min", 300), {"diagnose"}),
-    "scenarios[]": (_scenario_longer, {"predict", "summarize", "sensitivity"}),
+    "scenarios[]": (_scenario_longer, {"predict", "summarize"}),
     "derived": (lambda c: _set(c, "derived.loss_rates", [{"scenario": "postmenopausal_low_mg", "from_years": 0,
                                                            "to_years": 2}]), {"summarize"}),
     "claim.horizon_years": (lambda c: _set(c, "claim.horizon_years", 2), {"summarize", "sensitivity"}),

@@ -52,7 +52,7 @@ STEP_KEYS: dict[str, tuple[str, ...]] = {
     "predict": ("seed", "observation.cohort_exposure_years", "scenarios", "analyses.{analysis}.model"),
     "summarize": ("seed", "scenarios", "derived", "claim.low_intake", "claim.supplemented", "claim.horizon_years",
                   "claim.drug", "analyses.{analysis}.model"),
-    "sensitivity": ("seed", "observation.cohort_exposure_years", "scenarios", "claim.low_intake",
+    "sensitivity": ("observation.cohort_exposure_years", "claim.low_intake",
                     "claim.supplemented", "claim.horizon_years", "sensitivity.threshold",
                     "analyses.{analysis}.model"),
     "loso_fold": ("seed", "observation.cohort_exposure_years", "sampler_defaults", "analyses.{analysis}.model",

@@ -39,6 +39,14 @@ def write_csv(path: str | Path, frame, float_format: str = "%.6g") -> None:
         frame.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
 
 
+def write_netcdf(path: str | Path, tree) -> None:
+    """A DataTree serialised in memory, then written by Python: a full disk is then an OSError that the atomic
+    write cleans up after, where HDF5 writing straight to disk crashed the process (SIGSEGV) and left its file."""
+    payload = tree.to_netcdf(engine="h5netcdf")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
+
+
 def _jsonable(value):
     if hasattr(value, "item"):
         return value.item()

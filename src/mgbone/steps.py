@@ -13,13 +13,16 @@ import xarray as xr
 
 from mgbone.analysis.evidence import fitted_studies, reasons_not_fitted
 from mgbone.analysis.predictions import (
+    bone_percent,
     cell_effects,
     claim_check,
     contrast_predictive,
     coverage_table,
     derived_quantities,
     route_attribution,
-    scenario_predictions,
+    scenario_bands,
+    scenario_draws,
+    scenario_paths,
 )
 from mgbone.analysis.study_curves import observed_points, predicted_curves
 from mgbone.analysis.summaries import parameter_summary
@@ -29,7 +32,7 @@ from mgbone.data.registry import sha256_of
 from mgbone.inference.backends import SamplerSettings, fit as run_sampler
 from mgbone.inference.diagnostics import Gate, diagnose as run_diagnostics, failure_message, parameter_names
 from mgbone.inference.seeds import stable_seed
-from mgbone.io import atomic_path, write_csv, write_json
+from mgbone.io import write_csv, write_json, write_netcdf
 from mgbone.models import get_model
 from mgbone.models.observations import build_observations
 from mgbone.reports import figures
@@ -154,25 +157,22 @@ def fit(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, f
     constants = obs.contrasts.drop(columns=["y"]).copy()
     tree["constant_data"] = xr.Dataset.from_dataframe(constants.rename_axis("contrast")).assign_attrs(
         description="contrast metadata: groups, times (weeks), reported standard errors, provenance")
-    # serialised in memory, then written by Python: a full disk is then an OSError that the atomic write
-    # cleans up after, where HDF5 writing straight to disk crashed the process (SIGSEGV) and left its file
-    payload = tree.to_netcdf(engine="h5netcdf")
-    with atomic_path(posterior_nc) as tmp:
-        tmp.write_bytes(payload)
+    write_netcdf(posterior_nc, tree)
     write_json(fit_info_json, {"analysis": analysis, "model": spec["model"], "seed": seed,
                                "sampler": settings.__dict__, "timings": timings, "n_contrasts": obs.n,
                                "threads": threads, "versions": versions(), "fitted_studies": fitted,
                                "n_directions": len(obs.directions), "not_fitted": not_fitted})
 
 
-def load_posterior(path) -> xr.DataTree:
+def load_tree(path) -> xr.DataTree:
+    """A netCDF DataTree (posterior, scenario draws) read fully into memory."""
     return xr.open_datatree(path, engine="h5netcdf").load()
 
 
 # -- diagnose --------------------------------------------------------------------------------------
 def diagnose(config: dict, analysis: str, *, posterior_nc, fit_info_json, diagnostics_json, parameters_csv,
              rank_png) -> None:
-    tree = load_posterior(posterior_nc)
+    tree = load_tree(posterior_nc)
     info = json.loads(Path(fit_info_json).read_text())
     gate_config = config["diagnostics"]
     gate = Gate(rhat_max=gate_config["rhat_max"], ess_min=gate_config["ess_min"], ebfmi_min=gate_config["ebfmi_min"])
@@ -217,14 +217,16 @@ def treatment_scenarios(config: dict) -> dict[str, str]:
 
 
 def predict(config: dict, analysis: str, *, posterior_nc, diagnostics_json, dataset_csv, groups_csv, vocabulary_yaml,
-            predictions_csv, curves_png, predictive_csv, coverage_csv, ppc_png, study_curves_csv,
+            scenario_draws_nc, predictions_csv, curves_png, predictive_csv, coverage_csv, ppc_png, study_curves_csv,
             study_curves_png) -> None:
-    tree = load_posterior(posterior_nc)
+    """`scenario_draws_nc`: every scenario's draws, computed here once and read by summarize and sensitivity."""
+    tree = load_tree(posterior_nc)
     model = get_model(config["analyses"][analysis]["model"])
     warning = gate_warning(diagnostics_json)
-    bands, _, _ = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"],
-                                       requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"),
-                                       agent_classes(vocabulary_yaml))
+    draws = scenario_draws(model, tree["posterior"].dataset, config["scenarios"], requirement(vocabulary_yaml),
+                           stable_seed(config["seed"], analysis, "predict"), agent_classes(vocabulary_yaml))
+    write_netcdf(scenario_draws_nc, draws)
+    bands = scenario_bands(draws)
     bands["gate_passed"] = warning is None
     write_csv(predictions_csv, bands)
     figures.bone_curves(bands, curves_png, f"{analysis}: predicted bone mass ({model.title})", warning)
@@ -261,10 +263,10 @@ def drug_effect(spec: dict, data_dir) -> dict:
             "years": float(row["time_weeks"]) / WEEKS_PER_YEAR, "source": f"{row['source_file']}:{row['source_row']}"}
 
 
-def summarize(config: dict, analysis: str, *, posterior_nc, diagnostics_json, registry_yaml, summary_csv,
-              derived_csv, probabilities_csv, claim_json, routes_csv, cells_csv) -> None:
+def summarize(config: dict, analysis: str, *, posterior_nc, diagnostics_json, scenario_draws_nc, registry_yaml,
+              summary_csv, derived_csv, probabilities_csv, claim_json, routes_csv, cells_csv) -> None:
     """`registry_yaml`: the registry beside the claim's drug table and the vocabulary (all rule inputs)."""
-    tree = load_posterior(posterior_nc)
+    tree = load_tree(posterior_nc)
     model = get_model(config["analyses"][analysis]["model"])
     summary = parameter_summary(tree)
     warning = gate_warning(diagnostics_json)
@@ -273,9 +275,8 @@ def summarize(config: dict, analysis: str, *, posterior_nc, diagnostics_json, re
     data_dir = Path(registry_yaml).parent
     vocabulary = data_dir / "vocabulary.yaml"
     classes, seed = agent_classes(vocabulary), stable_seed(config["seed"], analysis, "predict")
-    paths = {}
-    _, bone, times = scenario_predictions(model, tree["posterior"].dataset, config["scenarios"],
-                                          requirement(vocabulary), seed, classes, paths_out=paths)
+    paths, times = scenario_paths(load_tree(scenario_draws_nc))
+    bone = bone_percent(paths)
     derived, probabilities = derived_quantities(bone, times, config["derived"])
     derived["gate_passed"] = warning is None
     write_csv(derived_csv, derived)
@@ -302,7 +303,7 @@ def compare(analyses: list[str], posteriors: list, *, loo_csv, agreement_csv, ag
     from mgbone.analysis.agreement import agreement_table, parameter_elements
     from mgbone.analysis.comparisons import loo_comparison
 
-    trees = {name: load_posterior(path) for name, path in zip(analyses, posteriors, strict=True)}
+    trees = {name: load_tree(path) for name, path in zip(analyses, posteriors, strict=True)}
     try:
         table = loo_comparison(trees)
         for row in table.itertuples():
@@ -355,7 +356,7 @@ def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv
 
     folds = [read_dataset(p) for p in fold_csvs]
     held = pd.concat([f for f in folds if not f.empty], ignore_index=True)
-    tree = load_posterior(posterior_nc)
+    tree = load_tree(posterior_nc)
     ll = tree["log_likelihood"]["y"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
     # a contrast is identified by the table row it comes from (one row gives one contrast)
     constants = tree["constant_data"].dataset
@@ -369,7 +370,7 @@ def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv
 
 
 # -- prior sensitivity -----------------------------------------------------------------------------
-def sensitivity(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, vocabulary_yaml,
+def sensitivity(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, scenario_draws_nc,
                 sensitivity_csv) -> None:
     """Power-scaling sensitivity of the parameters and of the conclusions (claim quantities)."""
     from mgbone.analysis.predictions import claim_draws
@@ -377,10 +378,9 @@ def sensitivity(config: dict, analysis: str, *, dataset_csv, groups_csv, posteri
 
     model_def = get_model(config["analyses"][analysis]["model"])
     obs = model_def.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
-    tree = load_posterior(posterior_nc)
-    _, bone, times = scenario_predictions(model_def, tree["posterior"].dataset, config["scenarios"],
-                                          requirement(vocabulary_yaml), stable_seed(config["seed"], analysis, "predict"),
-                                          agent_classes(vocabulary_yaml))
+    tree = load_tree(posterior_nc)
+    paths, times = scenario_paths(load_tree(scenario_draws_nc))
+    bone = bone_percent(paths)
     conclusions = claim_draws(bone, times, config["claim"]) if _claim_scenarios_present(config, bone) else {}
     table = power_scaling(tree, model_def.build(obs), conclusions,
                           threshold=config.get("sensitivity", {}).get("threshold", 0.05))

@@ -6,6 +6,8 @@ rule predict:
         groups="results/{analysis}/data/reference_groups.csv",
         vocabulary=vocabulary_file(),
     output:
+        # every scenario's draws (computed once here; summarize and sensitivity read them)
+        scenario_draws="results/{analysis}/predict/scenario_draws.nc",
         predictions=report(
             "results/{analysis}/predict/bone_loss_bands.csv",
             caption="../report/bands.rst",

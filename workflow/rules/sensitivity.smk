@@ -6,7 +6,7 @@ rule sensitivity:
         dataset="results/{analysis}/data/dataset.csv",
         groups="results/{analysis}/data/reference_groups.csv",
         posterior="results/{analysis}/fit/posterior.nc",
-        vocabulary=vocabulary_file(),
+        scenario_draws="results/{analysis}/predict/scenario_draws.nc",
     output:
         report(
             "results/{analysis}/summary/sensitivity.csv",

@@ -2,6 +2,7 @@ rule summarize:
     input:
         posterior="results/{analysis}/fit/posterior.nc",
         diagnostics="results/{analysis}/diagnostics/diagnostics.json",
+        scenario_draws="results/{analysis}/predict/scenario_draws.nc",
         drug_table=claim_drug_table,
         registry=registry_path(),
         vocabulary=vocabulary_file(),

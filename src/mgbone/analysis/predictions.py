@@ -61,25 +61,50 @@ def bands(name: str, quantity: str, times: np.ndarray, values: np.ndarray, start
     return frame
 
 
-def scenario_predictions(model: BoneModel, posterior: xr.Dataset, specs: list[dict], requirement_mg_day: float,
-                         seed: int, agent_classes: dict[str, str] | None = None, overrides: dict | None = None,
-                         paths_out: dict | None = None):
-    """Bands of every quantity (percent of the healthy steady state) and bone draws per scenario.
+def scenario_draws(model: BoneModel, posterior: xr.Dataset, specs: list[dict], requirement_mg_day: float,
+                   seed: int, agent_classes: dict[str, str] | None = None, overrides: dict | None = None) -> xr.DataTree:
+    """Every quantity's log-deviation draws per scenario, one node per scenario (dims sample x time_weeks).
 
-    `overrides` fixes parameters in every draw (e.g. a route's gain at 0: the route switched off); `paths_out`,
-    when given, receives every quantity's log-deviation draws per scenario (cell-level comparisons)."""
-    frames, bone, times_of = [], {}, {}
+    Computed once per analysis (rule predict writes it); the bands, the claim, the cell-level comparison and the
+    sensitivity of the conclusions are all read from it. `overrides` fixes parameters in every draw (e.g. a
+    route's gain at 0: the route switched off)."""
+    nodes = {}
     for spec in specs:
         scenario, times = scenario_from_config(spec, requirement_mg_day, agent_classes)
         # the same seed for every scenario: contrasts compare like with like (common random numbers)
         paths = model.trajectories(posterior, scenario, times, np.random.default_rng(seed), overrides=overrides)
-        for quantity, values in paths.items():
-            frames.append(bands(scenario.name, quantity, times, percent_of_baseline(values), spec.get("start_age")))
-        bone[scenario.name] = percent_of_baseline(paths["bone_mass"])
-        times_of[scenario.name] = times
-        if paths_out is not None:
-            paths_out[scenario.name] = paths
-    return pd.concat(frames, ignore_index=True), bone, times_of
+        node = xr.Dataset({quantity: (("sample", "time_weeks"), np.asarray(values)) for quantity, values in paths.items()},
+                          coords={"time_weeks": times})
+        if spec.get("start_age") is not None:
+            node.attrs["start_age"] = float(spec["start_age"])
+        nodes[scenario.name] = node
+    tree = xr.DataTree.from_dict(nodes)
+    tree.attrs["scenarios"] = list(nodes)  # netCDF does not keep the order of groups
+    return tree
+
+
+def scenario_paths(draws: xr.DataTree) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
+    """Log-deviation draws {scenario: {quantity: (sample, time)}} and each scenario's time grid (weeks)."""
+    paths, times_of = {}, {}
+    for name in draws.attrs["scenarios"]:
+        node = draws[name].dataset
+        paths[name] = {quantity: node[quantity].to_numpy() for quantity in node.data_vars}
+        times_of[name] = node["time_weeks"].to_numpy()
+    return paths, times_of
+
+
+def bone_percent(paths: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Bone mass draws per scenario as percent of the healthy steady state."""
+    return {name: percent_of_baseline(quantities["bone_mass"]) for name, quantities in paths.items()}
+
+
+def scenario_bands(draws: xr.DataTree) -> pd.DataFrame:
+    """Bands of every quantity (percent of the healthy steady state) per scenario."""
+    paths, times_of = scenario_paths(draws)
+    return pd.concat([bands(name, quantity, times_of[name], percent_of_baseline(values),
+                            draws[name].attrs.get("start_age"))
+                      for name, quantities in paths.items() for quantity, values in quantities.items()],
+                     ignore_index=True)
 
 
 def _at(times: np.ndarray, years: float) -> int:
@@ -221,8 +246,9 @@ def route_attribution(model: BoneModel, posterior: xr.Dataset, specs: list[dict]
     chosen = [s for s in specs if s["name"] in (claim["low_intake"], claim["supplemented"])]
 
     def benefit(overrides=None):
-        _, bone, times = scenario_predictions(model, posterior, chosen, requirement_mg_day, seed, agent_classes,
-                                              overrides=overrides)
+        paths, times = scenario_paths(scenario_draws(model, posterior, chosen, requirement_mg_day, seed, agent_classes,
+                                                     overrides=overrides))
+        bone = bone_percent(paths)
         k = _at(times[claim["low_intake"]], claim["horizon_years"])
         return 100.0 * (np.log(bone[claim["supplemented"]][:, k]) - np.log(bone[claim["low_intake"]][:, k]))
 

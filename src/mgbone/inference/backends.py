@@ -85,19 +85,15 @@ def usable_cores(requested: int, chains: int) -> int:
     return max(1, min(requested, chains, available))
 
 
-def _with_init_jitter(compiled, model: pm.Model, scale: float = INIT_JITTER):
-    """nutpie's compiled model with its U(-1, 1) start jitter shrunk to U(-scale, scale) around the same centre
-    (the support point, flattened in nutpie's own order)."""
-    from pymc.initial_point import make_initial_point_fn
+def _with_init_jitter(compiled, scale: float = INIT_JITTER):
+    """nutpie's compiled model (built without start jitter) with each chain started at its support point plus
+    U(-scale, scale) on the unconstrained scale, drawn from the seed nutpie passes for that chain."""
+    centre = np.asarray(compiled.initial_point_func(0), dtype=float)
 
-    point = make_initial_point_fn(model=model, return_transformed=True, jitter_rvs=set())(0)
-    names, slices, _ = compiled.shape_info
-    centre = np.zeros(compiled.n_dim)
-    for name, where in zip(names, slices, strict=True):
-        centre[where] = np.ravel(point[name])
-    full = compiled.initial_point_func
-    return dataclasses.replace(
-        compiled, initial_point_func=lambda seed: centre + scale * (np.asarray(full(seed)) - centre))
+    def jittered(seed):
+        return centre + np.random.default_rng(seed).uniform(-scale, scale, size=centre.size)
+
+    return dataclasses.replace(compiled, initial_point_func=jittered)
 
 
 def _sample_nutpie(model: pm.Model, settings: SamplerSettings, seed: int, cores: int, progress) -> xr.DataTree:
@@ -105,7 +101,7 @@ def _sample_nutpie(model: pm.Model, settings: SamplerSettings, seed: int, cores:
     import nutpie
     from pymc.backends.arviz import patch_nutpie_idata
 
-    compiled = _with_init_jitter(nutpie.compile_pymc_model(model, backend="numba"), model)
+    compiled = _with_init_jitter(nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set()))
     start = time.perf_counter()
     tree = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
                          cores=usable_cores(cores, settings.chains), seed=seed, target_accept=settings.target_accept,
