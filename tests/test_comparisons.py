@@ -75,13 +75,17 @@ def test_loso_summary_adds_up_each_study():
     assert summary.loc["A", "extreme_pit"] == 1 and summary.loc["B", "extreme_pit"] == 1
 
 
-def conjugate_fit(prior_sd: float, seed: int = 4):
-    """Normal mean with known sd 1, 50 observations around 2: analytic posterior draws, no sampling."""
+def conjugate_fit(prior_sd: float, seed: int = 4, second_term: int = 0):
+    """Normal mean with known sd 1, 50 observations around 2: analytic posterior draws, no sampling.
+    `second_term` observations of the same mean go into a second observed variable (as direction-only results
+    do in the models), which changes nothing but the bookkeeping: the posterior is the same."""
     rng = np.random.default_rng(seed)
     y = rng.normal(2.0, 1.0, 50)
     with pm.Model() as model:
         mean = pm.Normal("mean", 0.0, prior_sd)
-        pm.Normal("y", mean, 1.0, observed=y)
+        pm.Normal("y", mean, 1.0, observed=y[second_term:])
+        if second_term:
+            pm.Normal("y_direction", mean, 1.0, observed=y[:second_term])
     precision = 1 / prior_sd**2 + len(y)
     post = rng.normal(y.sum() / precision, precision**-0.5, (4, 1000))
     tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"mean": (("chain", "draw"), post)})})
@@ -98,3 +102,13 @@ def test_power_scaling_flags_a_conflicting_prior_and_passes_a_vague_one():
     vague = power_scaling(tree, model, {"doubled": 2 * post}).set_index("quantity")
     assert vague.loc["mean", "diagnosis"] == "ok" and vague.loc["doubled", "diagnosis"] == "ok"
     assert vague.loc["mean", "prior_sensitivity"] < conflict.loc["mean", "prior_sensitivity"]
+
+
+def test_power_scaling_scales_every_likelihood_term():
+    """Splitting the observations over two observed variables (contrasts and directions) must give the same
+    sensitivities: the likelihood that is power-scaled is the whole of it."""
+    one = power_scaling(*conjugate_fit(prior_sd=0.1)[:2], {}).set_index("quantity")
+    two = power_scaling(*conjugate_fit(prior_sd=0.1, second_term=10)[:2], {}).set_index("quantity")
+    assert two.loc["mean", "likelihood_sensitivity"] == pytest.approx(one.loc["mean", "likelihood_sensitivity"],
+                                                                         rel=1e-6)
+    assert two.loc["mean", "prior_sensitivity"] == pytest.approx(one.loc["mean", "prior_sensitivity"], rel=1e-6)

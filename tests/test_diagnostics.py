@@ -7,7 +7,7 @@ import xarray as xr
 from mgbone.inference.diagnostics import Gate, diagnose, divergence_locations, failure_message, pareto_k_threshold
 
 
-def tree(chains_offset=0.0, divergences=0, seed=0):
+def tree(chains_offset=0.0, divergences=0, seed=0, directions=0):
     rng = np.random.default_rng(seed)
     chains, draws = 4, 500
     a = rng.normal(size=(chains, draws)) + chains_offset * np.arange(chains)[:, None]
@@ -19,7 +19,10 @@ def tree(chains_offset=0.0, divergences=0, seed=0):
                                 coords={"chain": np.arange(chains), "draw": np.arange(draws)}),
         "sample_stats": xr.Dataset({"diverging": (("chain", "draw"), diverging),
                                     "energy": (("chain", "draw"), rng.normal(size=(chains, draws)))}),
-        "log_likelihood": xr.Dataset({"y": (("chain", "draw", "contrast"), log_lik)}),
+        "log_likelihood": xr.Dataset({"y": (("chain", "draw", "contrast"), log_lik),
+                                      **({"y_direction": (("chain", "draw", "direction"),
+                                                          rng.normal(-0.7, 0.05, size=(chains, draws, directions)))}
+                                         if directions else {})}),
     })
 
 
@@ -27,6 +30,14 @@ def test_good_posterior_passes():
     result = diagnose(tree(), Gate(ess_min=400), sampling_seconds=10.0)
     assert result["passed"], result["checks"]
     assert result["ess_bulk_per_second"] == pytest.approx(result["min_ess_bulk"] / 10.0)
+
+
+def test_results_printed_as_directions_stay_out_of_psis_loo():
+    """A second likelihood term (direction-only results) beside the contrasts: LOO runs on the contrasts alone."""
+    result = diagnose(tree(directions=3), Gate(ess_min=400))
+    assert result["passed"], result["checks"]
+    plain = diagnose(tree(), Gate(ess_min=400))
+    assert result["loo"]["elpd"] == pytest.approx(plain["loo"]["elpd"])
 
 
 def test_chains_that_disagree_fail_rhat_and_name_the_parameter():

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mgbone.constants import LOO_VARIABLE
 from mgbone.inference.diagnostics import pareto_k_threshold
 
 KEY = ["study_id", "outcome", "source_rows", "time_weeks"]
@@ -26,7 +27,7 @@ def shared_subset(trees: dict[str, xr.DataTree]) -> dict[str, xr.DataTree]:
     for name, tree in trees.items():
         position = {k: i for i, k in enumerate(keys[name])}
         index = np.array([position[k] for k in common])
-        log_lik = tree["log_likelihood"].dataset.isel(contrast=index).assign_coords(contrast=np.arange(len(common)))
+        log_lik = tree["log_likelihood"].dataset[[LOO_VARIABLE]].isel(contrast=index).assign_coords(contrast=np.arange(len(common)))
         posterior = tree["posterior"].dataset[[v for v in tree["posterior"].data_vars if v != "mu"]]
         out[name] = xr.DataTree.from_dict({"posterior": posterior, "log_likelihood": log_lik,
                                            "sample_stats": tree["sample_stats"].dataset})
@@ -37,7 +38,7 @@ def loo_comparison(trees: dict[str, xr.DataTree]) -> pd.DataFrame:
     """elpd_loo per analysis on the shared observations, differences with their SE, stacking weights,
     and how many observations have Pareto k above the reliability threshold."""
     subset = shared_subset(trees)
-    loos = {name: az.loo(tree) for name, tree in subset.items()}  # once each: compare reuses them
+    loos = {name: az.loo(tree, var_name=LOO_VARIABLE) for name, tree in subset.items()}  # once each: compare reuses them
     table = az.compare(loos, round_to="none").reset_index().rename(columns={"index": "analysis"})
     if "analysis" not in table.columns:
         table = table.rename(columns={table.columns[0]: "analysis"})

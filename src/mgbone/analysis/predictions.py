@@ -6,7 +6,7 @@ import xarray as xr
 
 from mgbone.analysis.draws import draw_matrix
 from mgbone.analysis.summaries import draws_summary
-from mgbone.constants import BAND_QUANTILES, WEEKS_PER_YEAR
+from mgbone.constants import BAND_QUANTILES, LOO_VARIABLE, WEEKS_PER_YEAR
 from mgbone.models.base import BoneModel, Scenario
 
 
@@ -222,7 +222,7 @@ def contrast_predictive(tree: xr.DataTree, contrasts: pd.DataFrame) -> pd.DataFr
     if "log_likelihood" in tree.children:  # calibrated => LOO-PIT values look uniform on (0, 1)
         import arviz as az
 
-        out["loo_pit"] = az.loo_pit(tree)["y"].to_numpy()
+        out["loo_pit"] = az.loo_pit(tree, var_names=[LOO_VARIABLE])[LOO_VARIABLE].to_numpy()
     return out
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mgbone.constants import LOO_VARIABLE
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -101,7 +103,7 @@ def diagnose(tree: xr.DataTree, gate: Gate, sampling_seconds: float | None = Non
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
     ebfmi = az.bfmi(tree).dataset["energy"].to_numpy().tolist() if "energy" in stats else []
     n_samples = int(tree["posterior"].sizes["chain"] * tree["posterior"].sizes["draw"])
-    loo = az.loo(tree)
+    loo = az.loo(tree, var_name=LOO_VARIABLE)
     k = np.asarray(loo.pareto_k).ravel()
     k_good = pareto_k_threshold(n_samples)
     checks = []
