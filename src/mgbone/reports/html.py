@@ -42,7 +42,24 @@ def lighter_png(raw: bytes) -> bytes:
 
 
 def data_uri(path: str | Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(lighter_png(Path(path).read_bytes())).decode("ascii")
+    return png_uri(lighter_png(Path(path).read_bytes()))
+
+
+def png_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# Each study's time course is the largest figure (a panel per study and outcome): inlined for the claim's analysis,
+# and for any other analysis only while light, so the page keeps its 4 MB budget with every study fitted.
+INLINE_STUDY_CURVES_BYTES = 250_000
+
+
+def study_curves_uri(config: dict, name: str, path: str | Path) -> str | None:
+    """The figure's data URI, or None when it is left in its file (not the claim's analysis and heavy)."""
+    light = lighter_png(Path(path).read_bytes())
+    if name != config.get("claim", {}).get("analysis") and len(light) > INLINE_STUDY_CURVES_BYTES:
+        return None
+    return png_uri(light)
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -115,7 +132,8 @@ def analysis_context(config: dict, name: str, files: dict) -> dict:
         "coverage": pd.read_csv(files["coverage"]).to_dict("records"),
         "claim": json.loads(Path(files["claim"]).read_text()),
         "ppc": data_uri(files["ppc"]),
-        "study_curves": data_uri(files["study_curves"]),
+        "study_curves": study_curves_uri(config, name, files["study_curves"]),
+        "study_curves_file": str(files["study_curves"]),
         "rank": data_uri(files["rank"]),
         "studies": sorted(pd.read_csv(files["dataset"])["study_id"].unique()),
         "sensitivity": read_table(files["sensitivity"]),
