@@ -3,6 +3,7 @@ bone-mass figures the page draws inline as SVG (`headline_svg`, `bone_curves_svg
 
 import io
 import re
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -279,7 +280,8 @@ def headline_svg(bands: pd.DataFrame, scenarios: list[str], labels: dict[str, st
     handles += [Patch(color="grey", alpha=0.38, lw=0), Patch(color="grey", alpha=0.18, lw=0)]
     names += ["50% band", "90% band"]
     ax.legend(handles, names, fontsize=8, loc="lower left", frameon=False)
-    ax.set_title(_plain(title) + (f"\n{_plain(warning)}" if warning else ""), fontsize=11, loc="left",
+    # wrapped to the axes' width: a one-line title longer than the plot widened the SVG's box and shrank the plot
+    ax.set_title(textwrap.fill(_plain(title), 120) + (f"\n{_plain(warning)}" if warning else ""), fontsize=9, loc="left",
                  color="darkred" if warning else "black")
     return svg_text(fig, "headline")
 
