@@ -28,17 +28,19 @@ def _scenario_longer(config):
 # documented key -> (edit of the tiny config, rules whose params change). `report` prints the whole config,
 # so it reruns for every key and is added below.
 CHANGES = {
-    "seed": (lambda c: _set(c, "seed", c["seed"] + 1), {"fit", "predict", "summarize", "loso_fold",
+    "seed": (lambda c: _set(c, "seed", c["seed"] + 1), {"fit", "predict", "summarize", "loso_batch",
                                                         "sbc_batch"}),
     "observation.cohort_exposure_years": (lambda c: _set(c, "observation.cohort_exposure_years", 12),
-                                          {"catalog", "pull", "fit", "predict", "sensitivity", "loso_fold",
+                                          {"catalog", "pull", "fit", "predict", "sensitivity", "loso_batch",
                                            "sbc_batch"}),
-    "sampler_defaults": (lambda c: _set(c, "sampler_defaults.draws", 160), {"fit", "loso_fold"}),
+    "sampler_defaults": (lambda c: _set(c, "sampler_defaults.draws", 160), {"fit", "loso_batch"}),
     "analyses.<name>.sampler": (lambda c: _set(c, "analyses.tiny_rat.sampler", {"target_accept": 0.95}), {"fit"}),
     "analyses.<name>.model": (lambda c: _set(c, "analyses.tiny_rat.model", "M1"),
                               {"fit", "predict", "summarize", "sensitivity", "sbc_batch"}),
     "analyses.<name>.studies": (lambda c: _set(c, "analyses.tiny_rat.studies", ["Rude1998", "Fatemi1991"]), {"pull"}),
-    "loso.sampler": (lambda c: _set(c, "loso.sampler", {"draws": 120}), {"loso_fold"}),
+    "loso.sampler": (lambda c: _set(c, "loso.sampler", {"draws": 120}), {"loso_batch"}),
+    # (the folds regroup: batch 0 holds other studies, and loso_summary combines another set of files)
+    "loso.per_job": (lambda c: _set(c, "loso.per_job", 1), {"loso_batch", "loso_summary"}),
     "sbc.sampler": (lambda c: _set(c, "sbc.sampler.draws", 110), {"sbc_batch"}),
     # (other batches: sbc_summary combines another set of files)
     "sbc.per_job": (lambda c: _set(c, "sbc.per_job", 4), {"sbc_batch", "sbc_summary"}),
@@ -104,6 +106,6 @@ def test_editing_the_library_reruns_every_step(finished_run, tmp_path):
     assert str(source) in probe.stdout, "the edited copy of the library is not the one imported"
     assert mgbone.__file__ != probe.stdout.strip()
     scheduled = dry_run(finished_run, finished_run / ".test/config.yaml", env=env)
-    expected = {"catalog", "pull", "fit", "diagnose", "predict", "summarize", "sensitivity", "compare", "loso_fold",
+    expected = {"catalog", "pull", "fit", "diagnose", "predict", "summarize", "sensitivity", "compare", "loso_batch",
                 "loso_summary", "sbc_batch", "sbc_summary", "report"}
     assert scheduled["params"] == expected

@@ -217,7 +217,7 @@ def test_remote_pull_fetches_tables_and_checks_their_sha256(finished_run, data_s
     assert not (other / target).exists()
 
 
-@pytest.mark.parametrize(("overlay", "expected"), [("config/heavy.yaml", ["loso_fold", "sbc_batch"]),
+@pytest.mark.parametrize(("overlay", "expected"), [("config/heavy.yaml", ["loso_batch", "sbc_batch"]),
                                                    ("config/extended.yaml", ["m1_core", "evidence_base"])])
 def test_shipped_config_overlays_validate_and_plan(tmp_path, overlay, expected):
     """The overlays merged over the default config pass the schema and plan their extra jobs (dry run)."""

@@ -55,8 +55,8 @@ STEP_KEYS: dict[str, tuple[str, ...]] = {
     "sensitivity": ("observation.cohort_exposure_years", "claim.low_intake",
                     "claim.supplemented", "claim.horizon_years", "sensitivity.threshold",
                     "analyses.{analysis}.model"),
-    "loso_fold": ("seed", "observation.cohort_exposure_years", "sampler_defaults", "analyses.{analysis}.model",
-                  "analyses.{analysis}.sampler", "loso.sampler"),
+    "loso_batch": ("seed", "observation.cohort_exposure_years", "sampler_defaults", "analyses.{analysis}.model",
+                   "analyses.{analysis}.sampler", "loso.sampler"),
     "sbc_batch": ("seed", "observation.cohort_exposure_years", "sbc.simulations", "sbc.per_job", "sbc.sampler",
                   "analyses.{analysis}.model"),
 }

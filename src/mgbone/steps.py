@@ -324,30 +324,39 @@ def compare(analyses: list[str], posteriors: list, *, loo_csv, agreement_csv, ag
 
 
 # -- leave one study out ---------------------------------------------------------------------------
-def loso_fold(config: dict, analysis: str, study: str, *, dataset_csv, groups_csv, held_out_csv,
-              threads: int = 1) -> None:
-    """Refit the analysis without one study and predict that study's observations."""
-    from mgbone.inference.holdout import held_out_predictive, without_study
+def loso_batch(config: dict, analysis: str, studies: list[str], *, dataset_csv, groups_csv, held_out_csv,
+               threads: int = 1) -> None:
+    """Refit the analysis once per study of `studies` with that study left out, and predict its observations.
 
-    spec = config["analyses"][analysis]
-    model = get_model(spec["model"])
-    obs = model.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
-    if study not in set(obs.contrasts["study_id"]):
-        log.info("%s has no observations %s fits: nothing to predict", study, model.name)
-        write_csv(held_out_csv, pd.DataFrame(columns=["study_id", "outcome", "y", "lpd"]))
-        return
-    train = model.fits(without_study(obs, study))
+    One compiled model serves every fold (the folds differ in the holdout masks only); each fold's seed depends on
+    the study, not on which batch it is in, so the numbers do not depend on `loso.per_job`.
+    """
+    from mgbone.inference.backends import fit_each
+    from mgbone.inference.holdout import held_out_predictive, study_masks
+
+    model_def = get_model(config["analyses"][analysis]["model"])
+    obs = model_def.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
+    present = set(obs.contrasts["study_id"])
+    for study in studies:
+        if study not in present:
+            log.info("LOSO %s: %s has no point contrasts %s fits: nothing to predict", analysis, study, model_def.name)
+    folds = [s for s in studies if s in present]
     settings = SamplerSettings.from_config({**sampler_settings(config, analysis).__dict__,
                                             **config.get("loso", {}).get("sampler", {})})  # (optional key)
-    seed = stable_seed(config["seed"], analysis, "loso", study)
-    log.info("LOSO %s: fitting %s without %s (%d of %d contrasts, seed %d)", analysis, model.name, study,
-             train.n, obs.n, seed)
-    tree, timings = run_sampler(model.build(train), settings, seed, cores=threads)
-    divergences = int(tree["sample_stats"]["diverging"].sum())
-    held = held_out_predictive(model, obs, tree["posterior"].dataset, study, seed + 3)
-    held["fold_divergences"] = divergences  # (wall time goes to the log: tables must not depend on the machine)
-    log.info("LOSO %s without %s: sampling %.1f s, %d divergences", analysis, study, timings["sampling_s"], divergences)
-    write_csv(held_out_csv, held)
+    seeds = [stable_seed(config["seed"], analysis, "loso", study) for study in folds]
+    model = model_def.build(obs, holdout=True)
+    runs = ((seed, study_masks(obs, study)) for seed, study in zip(seeds, folds, strict=True))
+    tables = []
+    for k, (tree, seconds) in enumerate(fit_each(model, settings, runs, cores=threads)):
+        study, seed = folds[k], seeds[k]
+        divergences = int(tree["sample_stats"]["diverging"].sum())
+        held = held_out_predictive(model, obs, tree, study, seed + 3)
+        held["fold_divergences"] = divergences  # (wall time goes to the log: tables must not depend on the machine)
+        log.info("LOSO %s fold %d of %d: without %s (%d of %d contrasts held out), sampling %.1f s, %d divergences",
+                 analysis, k + 1, len(folds), study, len(held), obs.n, seconds, divergences)
+        tables.append(held)
+    columns = ["study_id", "outcome", "y", "lpd"]
+    write_csv(held_out_csv, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns))
 
 
 def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv, summary_csv, loso_png) -> None:

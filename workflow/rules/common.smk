@@ -118,19 +118,31 @@ def comparison_outputs(kind):
     )
 
 
-def loso_folds(wildcards):
-    """One fold per held-out study: every study of the analysis, or those of `loso.designs`."""
+def loso_studies(analysis):
+    """The held-out studies of an analysis, in selection order: every study, or those of `loso.designs`."""
     designs = config.get("loso", {}).get("designs")
     registry = load_registry(registry_path())
-    studies = [
+    return [
         s
-        for s in selected_studies(config, wildcards.analysis)
+        for s in selected_studies(config, analysis)
         if not designs or (s in registry and registry[s]["design"] in designs)
     ]
+
+
+def loso_batch_studies(wildcards):
+    """The studies one loso_batch job holds out, one after the other (`loso.per_job` per job)."""
+    size = config["loso"]["per_job"]
+    start = int(wildcards.batch) * size
+    return loso_studies(wildcards.analysis)[start : start + size]
+
+
+def loso_batches(wildcards):
+    size = config["loso"]["per_job"]
+    batches = -(-len(loso_studies(wildcards.analysis)) // size)  # ceiling division
     return expand(
-        "results/{analysis}/loso/folds/{study}.csv",
+        "results/{analysis}/loso/batches/{batch}.csv",
         analysis=wildcards.analysis,
-        study=studies,
+        batch=range(batches),
     )
 
 

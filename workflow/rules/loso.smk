@@ -1,31 +1,33 @@
-# Leave-one-study-out: one refit per (analysis, left-out study), as independent jobs that spread
-# across cores or cluster nodes and resume where they stopped. Analyses listed under `loso` only.
+# Leave-one-study-out: one refit per (analysis, left-out study), `loso.per_job` folds per job (one compiled
+# model serves a job's folds), as independent jobs that spread across cores or cluster nodes and resume
+# where they stopped. Analyses listed under `loso` only.
 
 
-rule loso_fold:
+rule loso_batch:
     input:
         dataset="results/{analysis}/data/dataset.csv",
         groups="results/{analysis}/data/reference_groups.csv",
     output:
-        "results/{analysis}/loso/folds/{study}.csv",
+        "results/{analysis}/loso/batches/{batch}.csv",
     log:
-        "results/logs/{analysis}/loso/{study}.log",
+        "results/logs/{analysis}/loso/batch{batch}.log",
     benchmark:
-        "results/benchmarks/{analysis}/loso/{study}.tsv"
+        "results/benchmarks/{analysis}/loso/batch{batch}.tsv"
     threads: 4
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=120,
     params:
-        config=settings("loso_fold"),
+        config=settings("loso_batch"),
+        studies=loso_batch_studies,
         library=LIBRARY,
     script:
-        "../scripts/loso_fold.py"
+        "../scripts/loso_batch.py"
 
 
 rule loso_summary:
     input:
-        folds=loso_folds,
+        folds=loso_batches,
         posterior="results/{analysis}/fit/posterior.nc",
     output:
         held_out=report(

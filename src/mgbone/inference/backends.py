@@ -96,12 +96,20 @@ def _with_init_jitter(compiled, scale: float = INIT_JITTER):
     return dataclasses.replace(compiled, initial_point_func=jittered)
 
 
-def _sample_nutpie(model: pm.Model, settings: SamplerSettings, seed: int, cores: int, progress) -> xr.DataTree:
-    """nutpie called directly so its progress reaches the log (PyMC keeps the callback for its bar)."""
+def _compile_nutpie(model: pm.Model):
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set())
+
+
+def _sample_nutpie(model: pm.Model, settings: SamplerSettings, seed: int, cores: int, progress,
+                   compiled=None) -> xr.DataTree:
+    """nutpie called directly so its progress reaches the log (PyMC keeps the callback for its bar); `compiled`
+    (the model's compiled form, possibly with other shared data) skips compiling again."""
     import nutpie
     from pymc.backends.arviz import patch_nutpie_idata
 
-    compiled = _with_init_jitter(nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set()))
+    compiled = _with_init_jitter(compiled if compiled is not None else _compile_nutpie(model))
     start = time.perf_counter()
     tree = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
                          cores=usable_cores(cores, settings.chains), seed=seed, target_accept=settings.target_accept,
@@ -155,3 +163,23 @@ def fit(model: pm.Model, settings: SamplerSettings, seed: int, cores: int = 1) -
     timings["posterior_predictive_s"] = time.perf_counter() - start
     tree = _merge(tree, prior)
     return tree, timings
+
+
+def fit_each(model: pm.Model, settings: SamplerSettings, runs, cores: int = 1):
+    """NUTS posterior of `model` for each (seed, shared-data values) of `runs`, yielded as they finish.
+
+    The model is compiled once (nutpie) and each run only swaps its shared data (e.g. the leave-one-study-out
+    masks): on the all-studies M1 graph a cold compile took 192 s, a cache-warm one 44 s, and a swap none.
+    No prior predictive and no log-likelihood: callers take what they need from the draws.
+    """
+    compiled = _compile_nutpie(model) if settings.backend == "nutpie" else None
+    for seed, data in runs:
+        progress = ProgressLog(settings.tune + settings.draws, settings.chains)
+        start = time.perf_counter()
+        with threadpool_limits(limits=1, user_api="blas"):
+            if compiled is not None:
+                tree = _sample_nutpie(model, settings, seed, cores, progress, compiled.with_data(**data))
+            else:
+                pm.set_data(data, model=model)
+                tree = _run_nuts(model, settings, seed, cores, progress)
+        yield tree, time.perf_counter() - start

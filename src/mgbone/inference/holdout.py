@@ -1,5 +1,9 @@
 """Leave-one-study-out (LOSO): refit without a study, then predict that study's observations.
 
+A fold is the analysis's own model with the study's likelihood terms masked out (`likelihood.HOLDOUT_MASKS`), so
+all folds share one compiled model and the held-out study's own parameters (its Mg-effect deviation, its drug
+arms' deviations) come from the hierarchy the other studies teach, exactly as a new study's would.
+
 PSIS-LOO leaves out one contrast at a time, and its Pareto k warns when that is unreliable; what
 a reader of this evidence asks is different: "could the other studies have predicted this one?".
 The held-out study enters the predictions as a new study would: its study-level effects, and any
@@ -14,18 +18,16 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from mgbone.constants import SAMPLE_DIMS
+from mgbone.models.likelihood import HOLDOUT_MASKS
 from mgbone.models.observations import ObservationSet
 
 
-def without_study(obs: ObservationSet, study: str) -> ObservationSet:
-    """The observations of every other study (groups are pruned by the model's `fits`)."""
-    contrasts = obs.contrasts[obs.contrasts["study_id"] != study].reset_index(drop=True)
-    if contrasts.empty:
-        raise ValueError(f"leaving out {study} leaves no observations to fit")
-    directions = obs.directions
-    if len(directions):
-        directions = directions[directions["study_id"] != study].reset_index(drop=True)
-    return ObservationSet(groups=obs.groups, contrasts=contrasts, unfitted=obs.unfitted, directions=directions)
+def study_masks(obs: ObservationSet, study: str) -> dict[str, np.ndarray]:
+    """The shared-data values of a holdout model (`build(..., holdout=True)`) that leave `study` out."""
+    masks = {HOLDOUT_MASKS["y"]: (obs.contrasts["study_id"].to_numpy() == study).astype(float)}
+    if len(obs.directions):
+        masks[HOLDOUT_MASKS["y_direction"]] = (obs.directions["study_id"].to_numpy() == study).astype(float)
+    return masks
 
 
 def transfer_posterior(model: pm.Model, posterior: xr.Dataset, seed: int) -> xr.Dataset:
@@ -54,16 +56,13 @@ def transfer_posterior(model: pm.Model, posterior: xr.Dataset, seed: int) -> xr.
     return xr.Dataset(out)
 
 
-def held_out_predictive(model_def, full_obs: ObservationSet, train_posterior: xr.Dataset, study: str,
+def held_out_predictive(model: pm.Model, obs: ObservationSet, fold: xr.DataTree, study: str,
                         seed: int) -> pd.DataFrame:
-    """Predictive intervals, PIT and log predictive density of each held-out contrast."""
-    obs = model_def.fits(full_obs)
-    model = model_def.build(obs)
-    posterior = transfer_posterior(model, train_posterior, seed)
-    tree = xr.DataTree.from_dict({"posterior": posterior})
-    predictive = pm.sample_posterior_predictive(tree, model=model, var_names=["y"], random_seed=seed + 1,
-                                                progressbar=False)
-    log_lik = pm.compute_log_likelihood(tree, model=model, var_names=["y"], extend_inferencedata=False,
+    """Predictive intervals, PIT and log predictive density of each held-out contrast, from the posterior of the
+    holdout `model` fitted with `study` masked out (its study-level parameters were drawn from the hierarchy)."""
+    predictive = pm.sample_posterior_predictive(fold, model=model, var_names=["y"], random_seed=seed,
+                                                progressbar=False, extend_inferencedata=False)
+    log_lik = pm.compute_log_likelihood(fold, model=model, var_names=["y"], extend_inferencedata=False,
                                         progressbar=False)
     held = np.flatnonzero(obs.contrasts["study_id"].to_numpy() == study)
     pp = predictive["posterior_predictive"]["y"].stack(sample=SAMPLE_DIMS).transpose("sample", ...).to_numpy()[:, held]

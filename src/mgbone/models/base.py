@@ -60,8 +60,9 @@ class BoneModel(ABC):
         return ObservationSet(groups=groups, contrasts=contrasts, unfitted=obs.unfitted, directions=directions)
 
     @abstractmethod
-    def build(self, obs: ObservationSet) -> pm.Model:
-        """PyMC model with dims 'contrast', 'species', 'study', 'outcome' and observed 'y'."""
+    def build(self, obs: ObservationSet, holdout: bool = False) -> pm.Model:
+        """PyMC model with dims 'contrast', 'species', 'study', 'outcome' and observed 'y' (with `holdout`, the
+        masks that leave observations out: `likelihood.HOLDOUT_MASKS`)."""
 
     # routes by which Mg reaches bone: name -> parameters whose zeroing switches the route off (mechanistic models)
     routes: dict[str, tuple[str, ...]] = {}

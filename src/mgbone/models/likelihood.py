@@ -9,6 +9,11 @@ printed (a log ratio of one outcome, or only its direction and significance).
   P(d = 1) = P(Y > c), P(d = -1) = P(Y < -c), P(d = 0) = P(-c < Y < c) for Y ~ Normal(loading * mu, same sigma),
   an interval-censored standardized effect. A null result therefore pulls the effect towards zero exactly as
   strongly as its sample size allows, and a significant one away from it.
+- Held out (leave one study out): a model built with `holdout=True` carries 0/1 masks over contrasts and
+  directions (`HOLDOUT_MASKS`, shared data) and a potential that subtracts the masked terms, so its posterior is the
+  posterior without them. Every fold of an analysis is then one compiled model with other mask values, and the
+  held-out study keeps its parameters, which only its own prior and the hierarchy inform: it is predicted as a new
+  study would be.
 """
 
 import numpy as np
@@ -18,6 +23,7 @@ import pytensor.tensor as pt
 from mgbone.models.observations import NEGATIVE_OUTCOMES, REFERENCE_OUTCOME, ObservationSet
 from mgbone.models.priors import PRIORS
 
+HOLDOUT_MASKS = {"y": "held_out_contrast", "y_direction": "held_out_direction"}  # observed variable -> its mask
 UNBOUNDED = 1e3  # stands in for an infinite bound on the log-ratio scale (|log ratio| never comes near it)
 
 
@@ -60,8 +66,9 @@ def _direction_random(mu, sigma, threshold, rng=None, size=None):
     return np.sign(y) * (np.abs(y) > threshold)
 
 
-def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise) -> None:
-    """Add the likelihood of the point contrasts ('y', dims 'contrast') and of the directions ('y_direction')."""
+def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, holdout: bool = False) -> None:
+    """Add the likelihood of the point contrasts ('y', dims 'contrast') and of the directions ('y_direction');
+    with `holdout`, also the masks and the potential that leaves the masked terms out."""
     loading = loadings(coords)
     outcome_index = {o: i for i, o in enumerate(coords["outcome"])}
     c = obs.contrasts
@@ -70,11 +77,22 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise) 
     sigma = pt.sqrt(se**2 + noise[idx] ** 2)
     y = pm.Data("y_observed", c["y"].to_numpy(float), dims="contrast")
     mu = pm.Deterministic("mu", loading[idx] * mu_points, dims="contrast")
-    pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="contrast")
+    observed = {"y": (pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="contrast"), y, len(c), "contrast")}
     d = obs.directions
     if len(d):
         idx = d["outcome"].map(outcome_index).to_numpy()
         sigma_d = pt.sqrt(d["se"].to_numpy(float) ** 2 + noise[idx] ** 2)
-        pm.CustomDist("y_direction", loading[idx] * mu_directions, sigma_d, d["threshold"].to_numpy(float),
-                      logp=_direction_logp, random=_direction_random, observed=d["y"].to_numpy(float),
-                      dims="direction")
+        signs = d["y"].to_numpy(float)
+        rv = pm.CustomDist("y_direction", loading[idx] * mu_directions, sigma_d, d["threshold"].to_numpy(float),
+                           logp=_direction_logp, random=_direction_random, observed=signs, dims="direction")
+        observed["y_direction"] = (rv, signs, len(d), "direction")
+    if holdout:
+        _leave_out_masked(observed)
+
+
+def _leave_out_masked(observed: dict) -> None:
+    removed = 0.0
+    for name, (rv, value, size, dim) in observed.items():
+        mask = pm.Data(HOLDOUT_MASKS[name], np.zeros(size), dims=dim)
+        removed = removed + pt.sum(mask * pm.logp(rv, value))
+    pm.Potential("held_out_removed", -removed)

@@ -106,7 +106,7 @@ class LinearMechanisticModel(BoneModel):
     _hierarchy_names = ("mg_elasticity", "rodent_speed_mean", "study_effect", "study_spread",
                         "noise", "outcome_loading", *interventions.PARAMETERS)
 
-    def build(self, obs: ObservationSet) -> pm.Model:
+    def build(self, obs: ObservationSet, holdout: bool = False) -> pm.Model:
         obs = self.fits(obs)
         coords = coords_for(obs)
         g = obs.groups.copy()
@@ -178,7 +178,7 @@ class LinearMechanisticModel(BoneModel):
 
             mu_points = quantity(0) - quantity(1)
             mu_directions = quantity(2) - quantity(3) if len(sides) > 2 else None
-            observe(mu_points, mu_directions, obs, coords, p["noise"])
+            observe(mu_points, mu_directions, obs, coords, p["noise"], holdout)
         return model
 
     # -- numpy prediction -------------------------------------------------------------------------
