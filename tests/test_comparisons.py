@@ -9,7 +9,7 @@ import xarray as xr
 from scipy.stats import norm
 
 from mgbone.analysis.agreement import agreement_table, contraction, overlap_coefficient
-from mgbone.inference.holdout import loso_summary, transfer_posterior
+from mgbone.inference.holdout import ALL_HELD_OUT, loso_summary, transfer_posterior
 from mgbone.inference.sensitivity import power_scaling
 
 
@@ -53,6 +53,18 @@ def test_agreement_verdicts_separate_agreeing_conflicting_and_uninformed():
     assert len(table) == 3 * 6  # three elements x six pairs
 
 
+def test_each_pair_is_compared_on_what_it_shares():
+    """A parameter two of three analyses have (M1 and M2's bone-cell rates, absent from M0) is still compared."""
+    rng = np.random.default_rng(4)
+    m1, m2, m0 = tree_of(rng, 0.0, 0.2), tree_of(rng, 0.0, 0.2), tree_of(rng, 0.0, 0.2)
+    for group in ("posterior", "prior"):
+        m0[group] = xr.DataTree(m0[group].dataset.drop_vars("gain"))
+    pairs = agreement_table({"m0": m0, "m1": m1, "m2": m2}).groupby("parameter")[["analysis_a", "analysis_b"]]
+    compared = {p: sorted(map(tuple, rows.to_numpy())) for p, rows in pairs}
+    assert compared["effect"] == [("m0", "m1"), ("m0", "m2"), ("m1", "m2")]
+    assert compared["gain[human]"] == compared["gain[rat]"] == [("m1", "m2")]
+
+
 def test_transfer_keeps_fitted_labels_and_draws_the_rest_from_the_prior():
     with pm.Model(coords={"study": ["A", "B", "C"]}) as model:
         pm.Normal("study_effect", 0.0, 0.01, dims="study")
@@ -73,6 +85,8 @@ def test_loso_summary_adds_up_each_study():
     assert summary.loc["A", "elpd_loso"] == -3.0 and summary.loc["A", "elpd_loss"] == pytest.approx(1.5)
     assert summary.loc["A", "coverage_50"] == 0.5 and summary.loc["B", "coverage_90"] == 0.0
     assert summary.loc["A", "extreme_pit"] == 1 and summary.loc["B", "extreme_pit"] == 1
+    pooled = summary.loc[ALL_HELD_OUT]  # over observations, not an average of the studies' coverages
+    assert pooled["n"] == 3 and pooled["coverage_90"] == pytest.approx(2 / 3) and pooled["elpd_loso"] == -3.5
 
 
 def conjugate_fit(prior_sd: float, seed: int = 4, second_term: int = 0):

@@ -6,6 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from mgbone.inference.holdout import ALL_HELD_OUT
 from tests.conftest import ROOT
 from tests.e2e import HOSTILE, SNAKEMAKE, TABLES, TINY, copy_project, run  # noqa: F401  (re-exported)
 
@@ -89,8 +90,10 @@ def test_leave_one_study_out_predicts_each_study_from_the_others(finished_run):
         assert summary.loc[study, "n"] == len(part)
         assert summary.loc[study, "coverage_90"] == pytest.approx(part["inside_90"].mean())
         assert summary.loc[study, "elpd_loso"] == pytest.approx(part["lpd"].sum(), abs=1e-4)
+    assert summary.loc[ALL_HELD_OUT, "n"] == len(held)
     html = (finished_run / "results/report.html").read_text()
     assert 'id="loso"' in html
+    assert f"of the {len(held)}\nheld-out observations" in html
 
 
 def test_sbc_batches_combine_into_ranks_for_every_simulation(finished_run):

@@ -1,6 +1,6 @@
 """Do analyses fitted to different study sets agree on the parameters they share?
 
-For every parameter element present in each analysis (same name, same coordinate label), pairs of
+For every parameter element present in both analyses of a pair (same name, same coordinate label), the two
 posteriors are compared by their overlap coefficient (the area under the smaller of the two
 densities: 1 identical, 0 disjoint) and by the standardised difference of their means. Each
 posterior's contraction relative to its prior says whether the study set informs it at all: two
@@ -16,8 +16,10 @@ from scipy.stats import gaussian_kde
 
 from mgbone.analysis.draws import element_draws
 
-# parameters of the observation layer, not of the biology: their agreement says nothing about the claim
-SKIPPED = ("mu", "noise", "study_effect")
+# parameters of the observation layer, not of the biology: their agreement says nothing about the claim; and the
+# standardised deviations of the non-centred hierarchies (N(0, 1) whatever the data), whose scaled values are
+# compared instead (study_deviation, drug_arm_potency in M1/M2, drug_arm_bone_gain in M0)
+SKIPPED = ("mu", "noise", "study_effect", "drug_arm_effect")
 
 
 def parameter_elements(dataset: xr.Dataset) -> dict[str, np.ndarray]:
@@ -55,10 +57,10 @@ def agreement_table(trees: dict[str, xr.DataTree], informed_min: float = 0.2) ->
     posteriors = {name: parameter_elements(tree["posterior"].dataset) for name, tree in trees.items()}
     priors = {name: parameter_elements(tree["prior"].dataset) if "prior" in tree.children else {}
               for name, tree in trees.items()}
-    shared = sorted(set.intersection(*(set(p) for p in posteriors.values())))
     rows = []
-    for element in shared:
-        for first, second in combinations(sorted(trees), 2):
+    # each pair on what it shares (M1 and M2 share the bone-cell rates, which M0 does not have)
+    for first, second in combinations(sorted(trees), 2):
+        for element in sorted(set(posteriors[first]) & set(posteriors[second])):
             a, b = posteriors[first][element], posteriors[second][element]
             if np.ptp(a) == 0 and np.ptp(b) == 0:  # fixed by construction (e.g. the human speed factor 1)
                 continue
@@ -76,9 +78,10 @@ def agreement_table(trees: dict[str, xr.DataTree], informed_min: float = 0.2) ->
                 "both_informed": both_informed,
                 "verdict": verdict(overlap, both_informed),
             })
-    return pd.DataFrame(rows, columns=["parameter", "analysis_a", "analysis_b", "mean_a", "mean_b", "sd_a", "sd_b",
-                                       "overlap", "standardised_difference", "contraction_a", "contraction_b",
-                                       "both_informed", "verdict"])
+    table = pd.DataFrame(rows, columns=["parameter", "analysis_a", "analysis_b", "mean_a", "mean_b", "sd_a", "sd_b",
+                                        "overlap", "standardised_difference", "contraction_a", "contraction_b",
+                                        "both_informed", "verdict"])
+    return table.sort_values(["parameter", "analysis_a", "analysis_b"], kind="stable", ignore_index=True)
 
 
 def verdict(overlap: float, both_informed: bool) -> str:

@@ -79,16 +79,23 @@ def held_out_predictive(model: pm.Model, obs: ObservationSet, fold: xr.DataTree,
     return out
 
 
+ALL_HELD_OUT = "(all held-out observations)"  # the summary's last row: observations pooled over every fold
+
+
+def _summary_row(label: str, part: pd.DataFrame) -> dict:
+    row = {"study_id": label, "n": len(part), "elpd_loso": float(part["lpd"].sum()),
+           "coverage_50": float(part["inside_50"].mean()), "coverage_90": float(part["inside_90"].mean()),
+           "extreme_pit": int(((part["pit"] < 0.05) | (part["pit"] > 0.95)).sum())}
+    if "lpd_in_sample" in part:
+        row["lpd_in_sample"] = float(part["lpd_in_sample"].sum())
+        row["elpd_loss"] = row["lpd_in_sample"] - row["elpd_loso"]
+    return row
+
+
 def loso_summary(held_out: pd.DataFrame) -> pd.DataFrame:
     """Per held-out study: elpd, coverage of its observations and, when the table has it, the
-    in-sample lpd of the same observations (the gap is how much their fit leans on the study itself)."""
-    rows = []
-    for study, part in held_out.groupby("study_id", sort=True):
-        row = {"study_id": study, "n": len(part), "elpd_loso": float(part["lpd"].sum()),
-               "coverage_50": float(part["inside_50"].mean()), "coverage_90": float(part["inside_90"].mean()),
-               "extreme_pit": int(((part["pit"] < 0.05) | (part["pit"] > 0.95)).sum())}
-        if "lpd_in_sample" in part:
-            row["lpd_in_sample"] = float(part["lpd_in_sample"].sum())
-            row["elpd_loss"] = row["lpd_in_sample"] - row["elpd_loso"]
-        rows.append(row)
+    in-sample lpd of the same observations (the gap is how much their fit leans on the study itself);
+    then one row `ALL_HELD_OUT` over every held-out observation (the coverage a reader checks first)."""
+    rows = [_summary_row(study, part) for study, part in held_out.groupby("study_id", sort=True)]
+    rows.append(_summary_row(ALL_HELD_OUT, held_out))
     return pd.DataFrame(rows)
