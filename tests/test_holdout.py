@@ -74,3 +74,13 @@ def test_a_fold_forgets_the_held_out_study_and_predicts_it(design):
     assert (held["predicted_median"].abs() < 1.0).all()  # the others' prediction: no shift of e^5
     assert ((fitted["predicted_median"] - fitted["y"]).abs() < 0.5).mean() > 0.5  # with the rows, the fit follows
     assert held["lpd"].sum() < fitted["lpd"].sum() - 10.0
+
+
+def test_a_printed_direction_is_covered_when_it_is_in_the_prediction_set():
+    from mgbone.inference.holdout import _prediction_set_covers
+
+    probabilities = np.array([[0.05, 0.15, 0.80]] * 3)  # P(lower), P(no difference), P(higher)
+    printed = np.array([1.0, 0.0, -1.0])
+    assert _prediction_set_covers(probabilities, printed, 0.9).tolist() == [True, True, False]  # set {higher, none}
+    assert _prediction_set_covers(probabilities, printed, 0.5).tolist() == [True, False, False]  # set {higher}
+    assert _prediction_set_covers(np.array([[0.0, 0.0, 1.0]]), np.array([-1.0]), 0.999).tolist() == [False]

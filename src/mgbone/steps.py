@@ -336,10 +336,10 @@ def loso_batch(config: dict, analysis: str, studies: list[str], *, dataset_csv, 
 
     model_def = get_model(config["analyses"][analysis]["model"])
     obs = model_def.fits(observations(config, read_dataset(dataset_csv), read_dataset(groups_csv)))
-    present = set(obs.contrasts["study_id"])
+    present = set(obs.contrasts["study_id"]) | set(obs.directions.get("study_id", []))
     for study in studies:
         if study not in present:
-            log.info("LOSO %s: %s has no point contrasts %s fits: nothing to predict", analysis, study, model_def.name)
+            log.info("LOSO %s: %s has no observations %s fits: nothing to predict", analysis, study, model_def.name)
     folds = [s for s in studies if s in present]
     settings = SamplerSettings.from_config({**sampler_settings(config, analysis).__dict__,
                                             **config.get("loso", {}).get("sampler", {})})  # (optional key)
@@ -371,11 +371,12 @@ def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv
     constants = tree["constant_data"].dataset
     keys = zip(constants["study_id"].values.astype(str), constants["source_rows"].values.astype(str), strict=True)
     lpd = dict(zip(keys, np.logaddexp.reduce(ll, axis=0) - np.log(ll.shape[0]), strict=True))
-    held["lpd_in_sample"] = [lpd[(s, r)] for s, r in zip(held["study_id"], held["source_rows"], strict=True)]
+    # (the fit keeps the metadata of its point contrasts only: direction rows get no in-sample lpd)
+    held["lpd_in_sample"] = [lpd.get((s, r), np.nan) for s, r in zip(held["study_id"], held["source_rows"], strict=True)]
     write_csv(held_out_csv, held)
     summary = loso_summary(held)
     write_csv(summary_csv, summary)
-    figures.loso_plot(held, loso_png, f"{analysis}: each study predicted by the others (leave one study out)")
+    figures.loso_plot(held[held["pit"].notna()], loso_png, f"{analysis}: each study predicted by the others (leave one study out)")
 
 
 # -- prior sensitivity -----------------------------------------------------------------------------

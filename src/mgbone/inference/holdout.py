@@ -56,19 +56,40 @@ def transfer_posterior(model: pm.Model, posterior: xr.Dataset, seed: int) -> xr.
     return xr.Dataset(out)
 
 
+DIRECTION_LEVELS = (-1.0, 0.0, 1.0)  # significantly lower, no significant difference, significantly higher
+
+
+def _draws(group: xr.Dataset, name: str, rows: np.ndarray) -> np.ndarray:
+    return group[name].stack(sample=SAMPLE_DIMS).transpose("sample", ...).to_numpy()[:, rows]
+
+
+def _prediction_set_covers(probabilities: np.ndarray, printed: np.ndarray, level: float) -> np.ndarray:
+    """Per row: is the printed category in the smallest set of categories whose predictive probability reaches
+    `level` (most probable first)? The analogue, for a result printed only as a direction, of an observation
+    inside its central predictive interval."""
+    order = np.argsort(-probabilities, axis=1, kind="stable")
+    ranked = np.take_along_axis(probabilities, order, axis=1)
+    needed = 1 + np.sum(np.cumsum(ranked, axis=1)[:, :-1] < level, axis=1)  # categories until the level is reached
+    position = np.argmax(order == np.searchsorted(DIRECTION_LEVELS, printed)[:, None], axis=1)
+    return position < needed
+
+
 def held_out_predictive(model: pm.Model, obs: ObservationSet, fold: xr.DataTree, study: str,
                         seed: int) -> pd.DataFrame:
-    """Predictive intervals, PIT and log predictive density of each held-out contrast, from the posterior of the
-    holdout `model` fitted with `study` masked out (its study-level parameters were drawn from the hierarchy)."""
-    predictive = pm.sample_posterior_predictive(fold, model=model, var_names=["y"], random_seed=seed,
-                                                progressbar=False, extend_inferencedata=False)
-    log_lik = pm.compute_log_likelihood(fold, model=model, var_names=["y"], extend_inferencedata=False,
+    """Predictions of each held-out observation from the posterior of the holdout `model` fitted with `study`
+    masked out (its study-level parameters were drawn from the hierarchy): for a point contrast its 50% and 90%
+    predictive intervals, PIT and log predictive density; for a result printed only as a direction the predictive
+    probability of each direction, whether the printed one is in the 50% and 90% prediction sets, and its log
+    predictive probability (no PIT: the outcome is a category)."""
+    names = ["y"] + (["y_direction"] if len(obs.directions) else [])
+    predictive = pm.sample_posterior_predictive(fold, model=model, var_names=names, random_seed=seed,
+                                                progressbar=False, extend_inferencedata=False)["posterior_predictive"]
+    log_lik = pm.compute_log_likelihood(fold, model=model, var_names=names, extend_inferencedata=False,
                                         progressbar=False)
+    columns = ["study_id", "outcome", "quantity", "statistic", "time_weeks", "source_rows", "y", "se"]
     held = np.flatnonzero(obs.contrasts["study_id"].to_numpy() == study)
-    pp = predictive["posterior_predictive"]["y"].stack(sample=SAMPLE_DIMS).transpose("sample", ...).to_numpy()[:, held]
-    ll = log_lik["y"].stack(sample=SAMPLE_DIMS).transpose("sample", ...).to_numpy()[:, held]
-    out = obs.contrasts.iloc[held][["study_id", "outcome", "quantity", "statistic", "time_weeks", "source_rows",
-                                    "y", "se"]].reset_index(drop=True)
+    pp, ll = _draws(predictive, "y", held), _draws(log_lik, "y", held)
+    out = obs.contrasts.iloc[held][columns].reset_index(drop=True)
     out["predicted_median"] = np.median(pp, axis=0)
     for lo, hi, label in ((0.25, 0.75, "50"), (0.05, 0.95, "90")):
         out[f"pi{label}_lower"] = np.quantile(pp, lo, axis=0)
@@ -76,19 +97,37 @@ def held_out_predictive(model: pm.Model, obs: ObservationSet, fold: xr.DataTree,
         out[f"inside_{label}"] = (out["y"] >= out[f"pi{label}_lower"]) & (out["y"] <= out[f"pi{label}_upper"])
     out["pit"] = np.mean(pp <= out["y"].to_numpy(), axis=0)
     out["lpd"] = logsumexp(ll, axis=0) - np.log(ll.shape[0])
-    return out
+    if "y_direction" not in names:
+        return out
+    held = np.flatnonzero(obs.directions["study_id"].to_numpy() == study)
+    if not len(held):
+        return out
+    pp, ll = _draws(predictive, "y_direction", held), _draws(log_lik, "y_direction", held)
+    signs = obs.directions.iloc[held][columns].reset_index(drop=True)
+    probabilities = np.stack([np.mean(pp == level, axis=0) for level in DIRECTION_LEVELS], axis=1)
+    for level, name in zip(DIRECTION_LEVELS, ("p_lower", "p_no_difference", "p_higher"), strict=True):
+        signs[name] = probabilities[:, DIRECTION_LEVELS.index(level)]
+    printed = signs["y"].to_numpy(float)
+    signs["inside_50"] = _prediction_set_covers(probabilities, printed, 0.5)
+    signs["inside_90"] = _prediction_set_covers(probabilities, printed, 0.9)
+    signs["pit"] = np.nan
+    signs["lpd"] = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    return pd.concat([out, signs], ignore_index=True)
 
 
 ALL_HELD_OUT = "(all held-out observations)"  # the summary's last row: observations pooled over every fold
 
 
 def _summary_row(label: str, part: pd.DataFrame) -> dict:
-    row = {"study_id": label, "n": len(part), "elpd_loso": float(part["lpd"].sum()),
+    points = part["pit"].notna()  # (direction rows have no PIT: their outcome is a category)
+    row = {"study_id": label, "n": len(part), "n_directions": int((~points).sum()), "elpd_loso": float(part["lpd"].sum()),
            "coverage_50": float(part["inside_50"].mean()), "coverage_90": float(part["inside_90"].mean()),
+           "coverage_90_points": float(part.loc[points, "inside_90"].mean()) if points.any() else float("nan"),
            "extreme_pit": int(((part["pit"] < 0.05) | (part["pit"] > 0.95)).sum())}
     if "lpd_in_sample" in part:
-        row["lpd_in_sample"] = float(part["lpd_in_sample"].sum())
-        row["elpd_loss"] = row["lpd_in_sample"] - row["elpd_loso"]
+        known = part["lpd_in_sample"].notna()  # the in-sample fit's lpd, where the fit stored it
+        row["lpd_in_sample"] = float(part.loc[known, "lpd_in_sample"].sum()) if known.any() else float("nan")
+        row["elpd_loss"] = row["lpd_in_sample"] - float(part.loc[known, "lpd"].sum())
     return row
 
 
