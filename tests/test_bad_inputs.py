@@ -17,6 +17,9 @@ def replace(row: int, column: str, value: str):
     return mutate
 
 
+BASELINE = {"outcome": "serum_mg", "value": 0.9, "sd": 0.1, "unit": "mmol/L", "same_sample": False,
+            "citation": "SYNTHETIC reference level", "doi": "10.0000/synthetic", "url": "https://example.invalid/level",
+            "locator": "Table 1", "quote": "SYNTHETIC"}
 CASES = {
     # id: (mutation of the CSV lines, or None; mutation of the registry; expected message fragments)
     "unknown_outcome": (replace(0, "outcome", "serum_zinc"), None, ["row 2", "'outcome'", "unknown outcome"]),
@@ -102,6 +105,15 @@ CASES = {
         None, ["row 4", "'value'", "a direction is 1"]),
     "direction_with_spread": (lambda lines: replace(2, "unit", "direction")(replace(2, "statistic", "direction_vs_control")(
         replace(2, "value", "1")(lines))), None, ["row 4", "'dispersion'", "a direction row carries no spread"]),
+    # cited baseline levels (absolute changes become relative through them): unit, provenance and sample
+    "baseline_level_unit": (None, lambda r: r["studies"]["Synthetic2000"].update(baseline_levels=[
+        dict(BASELINE, unit="furlong")]), ["Synthetic2000/baseline_levels/0", "'furlong' is not a unit of outcome"]),
+    "baseline_level_unquoted": (None, lambda r: r["studies"]["Synthetic2000"].update(baseline_levels=[
+        {k: v for k, v in BASELINE.items() if k != "quote"}]), ["baseline_levels/0", "'quote' is a required property"]),
+    "baseline_level_own_sample_without_n": (None, lambda r: r["studies"]["Synthetic2000"].update(baseline_levels=[
+        dict(BASELINE, same_sample=True)]), ["baseline_levels/0", "'n' is a required property"]),
+    "baseline_level_without_identifier": (None, lambda r: r["studies"]["Synthetic2000"].update(baseline_levels=[
+        {k: v for k, v in BASELINE.items() if k != "doi"}]), ["baseline_levels/0"]),
     "file_missing": (None, lambda r: r["studies"]["Synthetic2000"].update(file="studies/Nowhere2000.csv"),
                      ["must be studies/Synthetic2000.csv"]),
 }

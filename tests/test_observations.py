@@ -81,3 +81,20 @@ def test_real_registry_builds_contrasts_for_every_default_study():
     assert np.isfinite(obs.contrasts["y"]).all()
     assert (obs.contrasts["se"].dropna() > 0).all()
     assert isinstance(obs.unfitted, pd.DataFrame)
+
+
+def test_an_absolute_change_becomes_relative_through_its_cited_baseline_level():
+    """SYNTHETIC rows: a spine loss of 0.02 g/cm2 per year on a cited baseline of 1.0 (sd 0.1, another sample) is
+    log(0.98) per year, with the level's uncertainty in its SE; without a level the row stays unfitted."""
+    from mgbone.models.observations import fittable_rows, relative_change
+
+    row = {"value_canonical": -0.02, "sd_canonical": np.nan, "n": 100.0, "baseline_level": 1.0,
+           "baseline_level_se": 0.1}
+    y, se = relative_change(row)
+    assert y == pytest.approx(np.log(0.98))
+    assert se == pytest.approx(0.02 * 0.1 / 0.98)  # only the level's uncertainty: the change printed no spread
+    y2, se2 = relative_change({**row, "sd_canonical": 0.05})
+    assert y2 == y and se2 == pytest.approx(np.hypot(0.05 / 10, 0.002) / 0.98)
+    table = pd.DataFrame({"outcome": ["bmd_lumbar_spine"] * 2, "statistic": ["absolute_change_per_year"] * 2,
+                          "baseline_level": [1.0, np.nan]})
+    assert fittable_rows(table).tolist() == [True, False]

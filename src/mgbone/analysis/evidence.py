@@ -1,5 +1,6 @@
 """How much of the registered evidence speaks to each link of the mechanism."""
 
+import numpy as np
 import pandas as pd
 
 from mgbone.models.observations import OUTCOME_QUANTITY, fittable_rows
@@ -58,8 +59,9 @@ def reasons_not_fitted(dataset: pd.DataFrame, model, fitted: list[str]) -> dict[
             quantity = OUTCOME_QUANTITY.get(row.outcome)
             if quantity is None:
                 reasons.append(f"{row.outcome}: " + NO_QUANTITY_REASONS.get(row.outcome, "no model quantity"))
-            elif row.scale == "absolute":
-                reasons.append("absolute changes only: no baseline level is printed to scale them")
+            elif row.scale == "absolute" and not np.isfinite(getattr(row, "baseline_level", np.nan)):
+                reasons.append("absolute changes only: no cited baseline level to scale them (registry "
+                               "`baseline_levels`)")
             elif quantity not in model.quantities:
                 reasons.append(f"{model.name} has no {quantity}")
             elif row.scale == "direction":

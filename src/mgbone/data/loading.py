@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 
@@ -139,8 +140,37 @@ def load_selection(data_dir: str | Path, study_ids: list[str],
     weeks_per_year = vocab.time_units["year"]
     dataset["menopause_at_weeks"] = dataset["study_id"].map(
         {s: (registry[s].get("menopause_at_years") or 0.0) * weeks_per_year for s in study_ids})
+    dataset = with_baseline_levels(dataset, registry, vocab)
     reference = reference_groups(registry, study_ids, vocab)
     return dataset, {"files": files, "registry": {s: registry[s] for s in study_ids}, "reference_groups": reference}
+
+
+def with_baseline_levels(dataset: pd.DataFrame, registry: dict, vocab: Vocabulary) -> pd.DataFrame:
+    """Columns `baseline_level` and `baseline_level_se` (canonical units) on the rows of an absolute scale whose study
+    and outcome have a cited baseline level in the registry; NaN elsewhere. The uncertainty of the level is the
+    standard error of its mean when it was measured on the study's own participants, and the between-person SD
+    when it comes from another sample of the population (how far that sample's mean is from the study's is
+    unknown, so the spread of individuals bounds it)."""
+    levels, issues = {}, []
+    for s in dataset["study_id"].unique():
+        for k, b in enumerate(registry[s].get("baseline_levels") or []):
+            units = vocab.outcomes.get(b["outcome"], {}).get("units", {})
+            if b["unit"] not in units:
+                issues.append(DataIssue("data/studies.yaml", f"key '{s}/baseline_levels/{k}': '{b['unit']}' is not a "
+                                        f"unit of outcome '{b['outcome']}'", detail=f"units: {sorted(units)}"))
+                continue
+            factor = vocab.unit_factor(b["outcome"], b["unit"])
+            spread = b["sd"] / np.sqrt(b["n"]) if b["same_sample"] else b["sd"]
+            levels[(s, b["outcome"])] = (b["value"] * factor, spread * factor)
+    if issues:
+        raise DataValidationError(issues)
+    keys = list(zip(dataset["study_id"], dataset["outcome"], strict=True))
+    absolute = (dataset["scale"] == "absolute").to_numpy()
+    found = [levels.get(k) if a else None for k, a in zip(keys, absolute, strict=True)]
+    out = dataset.copy()
+    out["baseline_level"] = [f[0] if f else np.nan for f in found]
+    out["baseline_level_se"] = [f[1] if f else np.nan for f in found]
+    return out
 
 
 def reference_groups(registry: dict, study_ids: list[str], vocab: Vocabulary) -> pd.DataFrame:

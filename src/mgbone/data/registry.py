@@ -81,6 +81,32 @@ REGISTRY_SCHEMA = {
                             "additionalProperties": False,
                         },
                     },
+                    # cited baseline levels that turn the study's absolute changes into relative ones (mgbone.
+                    # models.observations): the study's own printed baseline, or a cited one of the same population
+                    "baseline_levels": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["outcome", "value", "sd", "unit", "same_sample", "citation", "url",
+                                         "locator", "quote"],
+                            "properties": {
+                                "outcome": _nonempty, "value": {"type": "number", "exclusiveMinimum": 0},
+                                "sd": {"type": "number", "exclusiveMinimum": 0}, "unit": _nonempty,
+                                "n": {"type": "integer", "minimum": 1},
+                                # the same participants as the study's rows (then the uncertainty of their mean
+                                # is sd / sqrt(n)), or another sample of the population (then it is sd)
+                                "same_sample": {"type": "boolean"},
+                                "citation": _nonempty, "url": _nonempty, "locator": _nonempty, "quote": _nonempty,
+                                "pmid": {"type": ["string", "null"], "pattern": "^[0-9]{1,9}$"},
+                                "doi": {"type": ["string", "null"], "pattern": "^10\\.[0-9]{4,9}/\\S+$"},
+                                "no_identifier_printed": {"const": True},
+                            },
+                            "if": {"properties": {"same_sample": {"const": True}}},
+                            "then": {"required": ["n"]},
+                            "anyOf": [{"required": ["pmid"]}, {"required": ["doi"]}, {"required": ["no_identifier_printed"]}],
+                            "additionalProperties": False,
+                        },
+                    },
                 },
                 "anyOf": [
                     {"properties": {"pmid": {"type": "string"}}, "required": ["pmid"]},

@@ -15,11 +15,13 @@ from scipy.stats import norm
 
 from mgbone.constants import WEEKS_PER_YEAR
 
-# Statistics that become log-ratio contrasts; absolute changes and differences (no baseline level to
-# scale them by) are kept as unfitted rows.
+# Statistics that become log-ratio contrasts (absolute changes and differences too, where a baseline level is cited;
+# without one they are kept as unfitted rows).
 FITTED_STATISTICS = ("mean", "pct_change_from_baseline", "pct_difference_vs_control", "pct_change_per_year",
                      "direction_vs_control", "direction_vs_baseline")
 DIRECTION_STATISTICS = ("direction_vs_control", "direction_vs_baseline")
+# Absolute changes and differences: fitted where the registry cites a baseline level to scale them (relative_change)
+ABSOLUTE_STATISTICS = ("change_from_baseline", "difference_vs_control", "absolute_change_per_year")
 
 # Which model quantity each outcome measures (outcomes not listed are kept but not fitted).
 OUTCOME_QUANTITY = {
@@ -182,8 +184,22 @@ def significance_threshold(p_value, note) -> float:
 
 
 def fittable_rows(dataset: pd.DataFrame) -> pd.Series:
-    """Rows of a form the models fit: an outcome that measures a model quantity, as a level or a percent."""
-    return dataset["outcome"].isin(list(OUTCOME_QUANTITY)) & dataset["statistic"].isin(FITTED_STATISTICS)
+    """Rows of a form the models fit: an outcome that measures a model quantity, as a level, a percent or a direction,
+    or as an absolute change with a cited baseline level to scale it (`data.loading.with_baseline_levels`)."""
+    scaled = dataset["statistic"].isin(ABSOLUTE_STATISTICS) & dataset.get("baseline_level", pd.Series(np.nan,
+                                                                                                     dataset.index)).notna()
+    return dataset["outcome"].isin(list(OUTCOME_QUANTITY)) & (dataset["statistic"].isin(FITTED_STATISTICS) | scaled)
+
+
+def relative_change(row) -> tuple[float, float]:
+    """An absolute change d in units of a cited baseline level B (uncertainty s_B) as log(1 + d/B), with its SE by the
+    delta method: d's own SE (where printed) and B's uncertainty, var = ((se_d / B)^2 + (d s_B / B^2)^2) / (1 + d/B)^2."""
+    d, level, level_se = row["value_canonical"], row["baseline_level"], row["baseline_level_se"]
+    sd = row["sd_canonical"]
+    se_d = sd / np.sqrt(row["n"]) if np.isfinite(sd) else 0.0
+    ratio = d / level
+    se = np.sqrt((se_d / level) ** 2 + (d * level_se / level**2) ** 2) / (1.0 + ratio)
+    return float(np.log1p(ratio)), float(se)
 
 
 def build_observations(dataset: pd.DataFrame, cohort_exposure_years: float = 10.0,
@@ -245,15 +261,18 @@ def build_observations(dataset: pd.DataFrame, cohort_exposure_years: float = 10.
             add(row, row["group"], t, 0.0, np.log(row["value_canonical"] / base.value_canonical), se, "vs_baseline")
 
     for row in data[data["statistic"] != "mean"].to_dict("records"):
-        y, se, t = np.log1p(row["value"] / 100.0), _percent_se(row), row["time_weeks"]
-        if row["statistic"] == "pct_difference_vs_control":
+        if row["statistic"] in ABSOLUTE_STATISTICS:
+            (y, se), t = relative_change(row), row["time_weeks"]
+        else:
+            y, se, t = np.log1p(row["value"] / 100.0), _percent_se(row), row["time_weeks"]
+        if row["statistic"] in ("pct_difference_vs_control", "difference_vs_control"):
             control = controls.get(row["study_id"])
             if control is None or control == row["group"]:
                 continue
             add(row, control, t, t, y, se, "vs_control")
-        elif row["statistic"] == "pct_change_from_baseline":
+        elif row["statistic"] in ("pct_change_from_baseline", "change_from_baseline"):
             add(row, row["group"], t, 0.0, y, se, "vs_baseline")
-        elif row["statistic"] == "pct_change_per_year":
+        elif row["statistic"] in ("pct_change_per_year", "absolute_change_per_year"):
             start = row["time_start_weeks"] if np.isfinite(row["time_start_weeks"]) else 0.0
             if t <= start:
                 continue
