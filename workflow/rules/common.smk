@@ -53,8 +53,10 @@ def study_tables(wildcards):
 
 
 def data_metadata():
-    """The registry (checksums: the trust anchor for fetched tables) and vocabulary, always local."""
-    return [str(registry_path()), str(Path(config["data_dir"]) / "vocabulary.yaml")]
+    """The registry (checksums: the trust anchor for fetched tables), the vocabulary and the habitual-intake
+    distributions (mgbone.data.intake), always local."""
+    data = Path(config["data_dir"])
+    return [str(registry_path()), str(data / "vocabulary.yaml"), str(data / "reference" / "mg_intake.csv")]
 
 
 def all_study_files(wildcards):

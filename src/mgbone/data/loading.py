@@ -9,6 +9,7 @@ import pandera.errors
 
 from mgbone.data.checks import HEADER_LINES, coerce_numbers, design_limits, groups_consistent, plausibility
 from mgbone.data.errors import DataIssue, DataValidationError
+from mgbone.data.intake import with_habitual_intake
 from mgbone.data.registry import load_registry, sha256_of
 from mgbone.data.schema import COLUMNS, OPTIONAL_COLUMNS, study_table_schema
 from mgbone.data.units import dose_as_percent_requirement, harmonise
@@ -140,8 +141,8 @@ def load_selection(data_dir: str | Path, study_ids: list[str],
     weeks_per_year = vocab.time_units["year"]
     dataset["menopause_at_weeks"] = dataset["study_id"].map(
         {s: (registry[s].get("menopause_at_years") or 0.0) * weeks_per_year for s in study_ids})
-    dataset = with_baseline_levels(dataset, registry, vocab)
-    reference = reference_groups(registry, study_ids, vocab)
+    dataset = with_habitual_intake(with_baseline_levels(dataset, registry, vocab), registry, vocab, data_dir)
+    reference = with_habitual_intake(reference_groups(registry, study_ids, vocab), registry, vocab, data_dir)
     return dataset, {"files": files, "registry": {s: registry[s] for s in study_ids}, "reference_groups": reference}
 
 

@@ -81,6 +81,10 @@ REGISTRY_SCHEMA = {
                             "additionalProperties": False,
                         },
                     },
+                    # groups' habitual Mg intake is not printed (a supplement on top of an unstated diet, a placebo
+                    # arm): it is this source's population distribution in data/reference/mg_intake.csv, plus the
+                    # group's mg_dose as a supplement (mgbone.data.intake)
+                    "habitual_intake": _nonempty,
                     # cited baseline levels that turn the study's absolute changes into relative ones (mgbone.
                     # models.observations): the study's own printed baseline, or a cited one of the same population
                     "baseline_levels": {

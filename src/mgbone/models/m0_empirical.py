@@ -11,7 +11,7 @@ import pytensor.tensor as pt
 
 from mgbone.models.base import BoneModel, coords_for, flat_draws, study_effects
 from mgbone.models.likelihood import observe
-from mgbone.models.mechanistic import mg_deficit, species_speed
+from mgbone.models.mechanistic import mg_deficit, population_deficit, species_speed
 from mgbone.models.observations import ObservationSet
 from mgbone.models.priors import PRIORS
 
@@ -75,7 +75,7 @@ class EmpiricalModel(BoneModel):
             speed = species_speed(species)
             speed = pm.Deterministic("species_speed", speed, dims="species")
             noise = PRIORS["noise"].rv(dims="outcome")
-            deficit = mg_deficit(g["mg_fraction"].to_numpy(), threshold, pt) * pt.exp(study_effects(coords, g, g_species))
+            deficit = population_deficit(g, threshold, pt) * pt.exp(study_effects(coords, g, g_species))
             if arms:
                 class_gain = PRIORS["drug_bone_gain"].rv(dims="drug_class")
                 drug_rate = PRIORS["drug_bone_rate"].rv()

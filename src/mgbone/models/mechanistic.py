@@ -11,6 +11,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
+from mgbone.data.intake import NODE_COLUMNS
 from mgbone.models import interventions
 from mgbone.models.base import BoneModel, Scenario, coords_for, flat_draws, study_effects
 from mgbone.models.likelihood import observe
@@ -27,6 +28,25 @@ def mg_deficit(mg_fraction, threshold, xp=np):
     z = DEFICIT_SHARPNESS * (xp.log(threshold) - xp.log(mg_fraction))
     # (an unknown intake is coded as a very large fraction upstream, i.e. no deficit)
     return xp.log1p(xp.exp(z)) / DEFICIT_SHARPNESS
+
+
+def population_deficit(groups, threshold, xp=np):
+    """Per group: the change of Mg deficit at time 0 averaged over its exposure nodes (a modelled habitual intake,
+    mgbone.data.intake; one repeated exposure where the intake is known), i.e. the group's mean deficit.
+
+    Groups on their habitual diet (`habitual_start`) start at its steady state, so only the supplement changes their
+    deficit: deficit(habitual + supplement) - deficit(habitual), 0 for a placebo arm. By linearity this is the same
+    as starting every group of the study at its habitual steady state: contrasts against a control are unchanged by
+    it, and a within-group change from baseline is the supplement's effect alone.
+    """
+    # (a group table without nodes, e.g. built by hand, has one exposure per group)
+    exposure = groups[NODE_COLUMNS if set(NODE_COLUMNS) <= set(groups.columns) else ["mg_fraction"]].to_numpy(float)
+    deficit = mg_deficit(exposure, threshold, xp).mean(axis=1)
+    if "habitual_start" not in groups or not groups["habitual_start"].any():
+        return deficit
+    habitual = np.maximum(exposure - groups["supplement_fraction"].to_numpy(float)[:, None], 1e-6)
+    start = groups["habitual_start"].to_numpy(float)
+    return deficit - start * mg_deficit(habitual, threshold, xp).mean(axis=1)
 
 
 def species_speed(species: list[str]):
@@ -153,7 +173,7 @@ class LinearMechanisticModel(BoneModel):
             terms = self.terms(rates, is_human)
             coefficients = pt.stack([pt.broadcast_to(coef, (len(species),)) for _, _, coef in terms], axis=-1)
             system = assemble(coefficients, self._basis(terms))  # (species, n, n)
-            deficit = mg_deficit(g["mg_fraction"].to_numpy(), p["mg_sufficiency_threshold"], pt)
+            deficit = population_deficit(g, p["mg_sufficiency_threshold"], pt)
             study_effect = study_effects(coords, g, g_species)
             mg_target = -p["mg_elasticity"][g_species] * pt.exp(study_effect) * deficit
             x0 = pt.stack(self.initial_state(p, mg_target, g["estrogen_deficit_start"].to_numpy(),

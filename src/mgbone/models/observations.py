@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from mgbone.constants import WEEKS_PER_YEAR
+from mgbone.data.intake import NODE_COLUMNS
 
 # Statistics that become log-ratio contrasts (absolute changes and differences too, where a baseline level is cited;
 # without one they are kept as unfitted rows).
@@ -107,17 +108,22 @@ def _with_treatment_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group_table(dataset: pd.DataFrame, reference_groups: pd.DataFrame | None) -> pd.DataFrame:
+    nodes = [c for c in NODE_COLUMNS if c in dataset.columns]  # (absent in tables written before issue 14)
     columns = ["study_id", "group", "species", "life_stage", "mg_pct_requirement", "menopause_at_weeks",
-               *TREATMENT_COLUMNS]
+               *TREATMENT_COLUMNS, *nodes]
     parts = [_with_treatment_columns(dataset)[columns]]
     if reference_groups is not None and len(reference_groups):
         shift = dataset.groupby("study_id")["menopause_at_weeks"].first()
         extra = _with_treatment_columns(reference_groups.assign(menopause_at_weeks=reference_groups["study_id"].map(shift)))
-        parts.append(extra[columns])
+        parts.append(extra.reindex(columns=columns))
     first = pd.concat(parts).groupby(["study_id", "group"], sort=True, dropna=False).first().reset_index()
     treated = first["intervention_class"].notna() & (first["intervention_class"] != "none")
     dose = first["intervention_dose"].fillna("").astype(str).str.strip()
     frac = first["mg_pct_requirement"].astype(float) / 100.0
+    # a habitual intake modelled from a population distribution (mgbone.data.intake): exposure at each node
+    node_values = first.reindex(columns=NODE_COLUMNS).to_numpy(float)
+    modelled = pd.Series(np.isfinite(node_values).all(axis=1), index=first.index)
+    frac = frac.where(~modelled, node_values.mean(axis=1))
     groups = pd.DataFrame(
         {
             "study_id": first["study_id"],
@@ -126,7 +132,7 @@ def _group_table(dataset: pd.DataFrame, reference_groups: pd.DataFrame | None) -
             "life_stage": first["life_stage"],
             # unknown intake (natural-history cohorts) is taken as fully adequate: no deficit at all
             "mg_fraction": frac.fillna(UNKNOWN_INTAKE_FRACTION),
-            "mg_fraction_assumed": frac.isna(),
+            "mg_fraction_assumed": frac.isna() & ~modelled,
             "estrogen_deficit_start": first["life_stage"].isin(ESTROGEN_LOW).astype(float),
             # a cohort followed through its menopause loses estrogen from then on, whatever its stage at time 0
             "estrogen_deficit_target": (first["life_stage"].isin(ESTROGEN_LOW | ESTROGEN_FALLING)
@@ -140,6 +146,16 @@ def _group_table(dataset: pd.DataFrame, reference_groups: pd.DataFrame | None) -
             "treatment_stop_weeks": first["intervention_stop_weeks"].astype(float).where(treated).fillna(np.inf),
         }
     )
+    # the deficit is averaged over these exposures (mgbone.models.mechanistic.population_deficit): the habitual-intake
+    # nodes where modelled, the one known (or assumed) exposure repeated elsewhere
+    exposure = np.where(np.isfinite(node_values), node_values, groups["mg_fraction"].to_numpy(float)[:, None])
+    for k, column in enumerate(NODE_COLUMNS):
+        groups[column] = exposure[:, k]
+    # a group whose diet is its habitual one starts at that diet's steady state: what changes at time 0 is only
+    # its supplement (this share of the requirement; 0 for a placebo arm)
+    groups["habitual_start"] = modelled.to_numpy()
+    groups["supplement_fraction"] = np.where(modelled, first["mg_pct_requirement"].astype(float).fillna(0.0) / 100.0,
+                                             0.0)
     groups["group_index"] = np.arange(len(groups))
     return groups
 
