@@ -39,14 +39,15 @@ def population_deficit(groups, threshold, xp=np):
     as starting every group of the study at its habitual steady state: contrasts against a control are unchanged by
     it, and a within-group change from baseline is the supplement's effect alone.
     """
-    # (a group table without nodes, e.g. built by hand, has one exposure per group)
-    exposure = groups[NODE_COLUMNS if set(NODE_COLUMNS) <= set(groups.columns) else ["mg_fraction"]].to_numpy(float)
-    deficit = mg_deficit(exposure, threshold, xp).mean(axis=1)
+    single = mg_deficit(groups["mg_fraction"].to_numpy(float), threshold, xp)
     if "habitual_start" not in groups or not groups["habitual_start"].any():
-        return deficit
+        return single  # (also a group table built by hand, without nodes)
+    exposure = groups[NODE_COLUMNS].to_numpy(float)
     habitual = np.maximum(exposure - groups["supplement_fraction"].to_numpy(float)[:, None], 1e-6)
-    start = groups["habitual_start"].to_numpy(float)
-    return deficit - start * mg_deficit(habitual, threshold, xp).mean(axis=1)
+    change = mg_deficit(exposure, threshold, xp).mean(axis=1) - mg_deficit(habitual, threshold, xp).mean(axis=1)
+    # a known exposure keeps its one deficit exactly (averaging 8 equal nodes rounds in the last bit, which NUTS
+    # would amplify into other draws of the same fit)
+    return xp.where(groups["habitual_start"].to_numpy(bool), change, single)
 
 
 def species_speed(species: list[str]):
