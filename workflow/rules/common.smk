@@ -56,7 +56,11 @@ def data_metadata():
     """The registry (checksums: the trust anchor for fetched tables), the vocabulary and the habitual-intake
     distributions (mgbone.data.intake), always local."""
     data = Path(config["data_dir"])
-    return [str(registry_path()), str(data / "vocabulary.yaml"), str(data / "reference" / "mg_intake.csv")]
+    return [
+        str(registry_path()),
+        str(data / "vocabulary.yaml"),
+        str(data / "reference" / "mg_intake.csv"),
+    ]
 
 
 def all_study_files(wildcards):
