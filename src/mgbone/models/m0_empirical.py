@@ -39,7 +39,7 @@ class EmpiricalModel(BoneModel):
         "mg_sufficiency_threshold", "mg_equilibration_rate", "slope", "bone_loss_per_deficit",
         "menopause_loss", "estrogen_decay_time", "ageing_loss_rate", "rodent_speed_mean",
         "study_effect", "study_spread", "drug_bone_gain", "drug_bone_rate", "drug_arm_bone_spread", "drug_arm_effect",
-        "outcome_loading", "noise",
+        "outcome_loading", "study_outcome_spread", "study_outcome_effect", "noise",
     ]
 
     def explains(self, contrasts, groups):

@@ -35,7 +35,7 @@ class BoneCellsModel(LinearMechanisticModel):
     quantities = ["mg_status", "inflammation", "osteoclast_activity", "osteoblast_activity", "bone_mass"]
     # species, studies and measurement: listed last in the report
     hierarchy = ["rodent_speed_mean", "study_spread", "study_effect", "outcome_loading",
-                 "noise"]
+                 "study_outcome_spread", "study_outcome_effect", "noise"]
     parameters = [
         "mg_elasticity", "mg_sufficiency_threshold", "mg_equilibration_rate",
         "inflammation_rate", "inflammation_gain", "osteoclast_rate", "osteoblast_rate", "bone_turnover_rate",

@@ -125,7 +125,8 @@ class LinearMechanisticModel(BoneModel):
         return p
 
     _hierarchy_names = ("mg_elasticity", "rodent_speed_mean", "study_effect", "study_spread",
-                        "noise", "outcome_loading", *interventions.PARAMETERS)
+                        "noise", "outcome_loading", "study_outcome_spread", "study_outcome_effect",
+                        *interventions.PARAMETERS)
 
     def build(self, obs: ObservationSet, holdout: bool = False) -> pm.Model:
         obs = self.fits(obs)

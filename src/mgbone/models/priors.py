@@ -118,6 +118,15 @@ PRIORS = {
            "the data cannot rule out a spread of zero, and a prior with mass there let the chains fall into the funnel "
            "neck (all-studies M1 with Half-normal(0.3): R-hat 1.07 and bulk ESS 39 for the rat spread). A boundary-"
            "avoiding prior keeps them out (Stan User's Guide, 'Boundary-avoiding priors', hierarchical priors section)."),
+        _P("study_outcome_spread", "lognormal", (0.1, 1.0), "log ratio",
+           "Between-study spread of a study's results around the model, per outcome family (the quantity), "
+           "learned across the family's studies (partial pooling; mgbone.models.likelihood). Median 0.1, 95% range "
+           "0.014-0.7: from about a percentage point, as treatment-placebo BMD differences of one drug class vary "
+           "between trials, to a factor 2, as rodent biomarker responses to one diet vary between laboratories. "
+           "Boundary-avoiding (log-normal) for the reason given at study_spread."),
+        _P("study_outcome_effect", "normal", (0.0, 1.0), "standardised",
+           "A study's deviation for one quantity in units of its family's spread (non-centred); a new study draws its "
+           "own, so predictions for it carry the spread between studies."),
         # --- measurement: outcomes and skeletal sites -------------------------------------------------
         _P("outcome_loading", "normal", (0.0, 0.7), "log",
            "Log of how strongly an outcome moves per unit of its quantity, relative to the quantity's reference "
