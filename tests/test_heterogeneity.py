@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mgbone.data import load_selection
+from mgbone.data import load_registry, load_selection
 from mgbone.models import get_model
 from mgbone.models.observations import build_observations
 from tests.conftest import ROOT
@@ -60,3 +60,25 @@ def test_only_studies_with_a_peer_of_their_species_and_quantity_deviate(design):
     peers = c.groupby(["species", "quantity"])["study_id"].nunique()
     for (study, quantity, species), _ in c.groupby(["study_id", "quantity", "species"]):
         assert (f"{study} {quantity}" in model.coords["study_quantity"]) == (peers[(species, quantity)] >= 2)
+
+
+@pytest.fixture(scope="module")
+def every_study():
+    """All registered studies (these hold results printed only as directions)."""
+    studies = list(load_registry(ROOT / "data/studies.yaml"))
+    dataset, provenance = load_selection(ROOT / "data", studies)
+    return build_observations(dataset, reference_groups=provenance["reference_groups"])
+
+
+@pytest.mark.parametrize("name", ["M0", "M1"])
+def test_the_study_curves_model_keeps_the_fitted_deviations(every_study, name):
+    """The curve figures are drawn from a model built on a time grid: its study-quantities must be the fit's, or a
+    study's curve would silently lose its deviation (before the fix, 12 of 80 in M0 on all studies)."""
+    from mgbone.analysis.study_curves import curve_contrasts, curve_observations
+
+    model_def = get_model(name)
+    fitted = model_def.fits(every_study)
+    assert len(fitted.directions) > 0
+    grid = curve_contrasts(fitted.contrasts, 5)
+    fitted_coords = model_def.build(fitted).coords["study_quantity"]
+    assert model_def.build(curve_observations(fitted, grid)).coords["study_quantity"] == fitted_coords

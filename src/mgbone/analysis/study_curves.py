@@ -32,11 +32,18 @@ def curve_contrasts(contrasts: pd.DataFrame, points: int = 30) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def curve_observations(fitted: ObservationSet, grid: pd.DataFrame) -> ObservationSet:
+    """The fitted observations with the curve grid as contrasts. The directions stay: which studies deviate from the
+    model (likelihood.deviating_study_quantities) is decided on all observed rows, and a grid model without them
+    would drop the deviations of studies whose peers printed only directions."""
+    return ObservationSet(groups=fitted.groups, contrasts=grid, unfitted=fitted.unfitted, directions=fitted.directions)
+
+
 def predicted_curves(model_def, obs: ObservationSet, posterior: xr.Dataset, seed: int, points: int = 30) -> pd.DataFrame:
     """Bands of the predicted contrast (percent difference) along each curve's time grid."""
     fitted = model_def.fits(obs)
     grid = curve_contrasts(fitted.contrasts, points)
-    model = model_def.build(ObservationSet(groups=fitted.groups, contrasts=grid, unfitted=fitted.unfitted))
+    model = model_def.build(curve_observations(fitted, grid))
     draws = transfer_posterior(model, posterior, seed)
     mu = pm.sample_posterior_predictive(xr.DataTree.from_dict({"posterior": draws}), model=model, var_names=["mu"],
                                         random_seed=seed, progressbar=False)
