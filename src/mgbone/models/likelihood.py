@@ -14,7 +14,7 @@ printed (a log ratio of one outcome, or only its direction and significance).
   study is predicted with the spread the others show around the model, also where the model predicts no change.
 - Point contrasts: y ~ Normal(loading * (mu + delta), sqrt(se^2 + noise[outcome]^2)).
 - Directions: the printed sign d of a result whose significance was printed, with threshold c = z(p) * se:
-  P(d = 1) = P(Y > c), P(d = -1) = P(Y < -c), P(d = 0) = P(-c < Y < c) for Y ~ Normal(loading * mu, same sigma),
+  P(d = 1) = P(Y > c), P(d = -1) = P(Y < -c), P(d = 0) = P(-c < Y < c) for Y ~ Normal(loading * (mu + delta), same sigma),
   an interval-censored standardized effect. A null result therefore pulls the effect towards zero exactly as
   strongly as its sample size allows, and a significant one away from it.
 - Held out (leave one study out): a model built with `holdout=True` carries 0/1 masks over contrasts and
@@ -132,8 +132,9 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, 
         idx = d["outcome"].map(outcome_index).to_numpy()
         sigma_d = pt.sqrt(d["se"].to_numpy(float) ** 2 + noise[idx] ** 2)
         signs = d["y"].to_numpy(float)
-        rv = pm.CustomDist("y_direction", loading[idx] * (mu_directions + deviation["y_direction"]), sigma_d, d["threshold"].to_numpy(float),
-                           logp=_direction_logp, random=_direction_random, observed=signs, dims="direction")
+        mu_d = loading[idx] * (mu_directions + deviation["y_direction"])
+        rv = pm.CustomDist("y_direction", mu_d, sigma_d, d["threshold"].to_numpy(float), logp=_direction_logp,
+                           random=_direction_random, observed=signs, dims="direction")
         observed["y_direction"] = (rv, signs, len(d), "direction")
     if holdout:
         _leave_out_masked(observed)
