@@ -82,3 +82,75 @@ def test_the_study_curves_model_keeps_the_fitted_deviations(every_study, name):
     grid = curve_contrasts(fitted.contrasts, 5)
     fitted_coords = model_def.build(fitted).coords["study_quantity"]
     assert model_def.build(curve_observations(fitted, grid)).coords["study_quantity"] == fitted_coords
+
+
+def _log_density(model):
+    return model.compile_fn(model.logp(), inputs=model.value_vars, on_unused_input="ignore")
+
+
+def _deterministics(model, names):
+    outputs = model.replace_rvs_by_values([model[n] for n in names])
+    return model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")
+
+
+@pytest.mark.parametrize("name,holdout", [("M0", False), ("M1", False), ("M1", True), ("M2", False)])
+def test_integrating_the_deviations_out_is_exact(every_study, name, holdout):
+    """The collapsed model is the full one with the point-only deviations integrated out, and the conditional it
+    records is the exact one: for any parameters and deviations z,
+    log p_full(theta, z) = log p_collapsed(theta) + sum_b log p(z_b | theta, y)
+    (an identity in z that fails if either the marginal or the conditional is wrong)."""
+    import xarray as xr
+    from scipy.stats import norm
+
+    from mgbone.inference.holdout import study_masks
+    from mgbone.models.likelihood import COLLAPSED, COLLAPSED_DIMS, collapsible_study_quantities
+
+    model_def = get_model(name)
+    obs = model_def.fits(every_study)
+    full, collapsed = model_def.build(obs, holdout=holdout), model_def.build(obs, holdout=holdout, collapse=True)
+    if holdout:  # a study with collapsed rows held out: its rows leave both the marginal and the conditional
+        study = collapsible_study_quantities(obs)[0].split(" ", 1)[0]
+        for model in (full, collapsed):
+            with model:
+                import pymc as pm
+                pm.set_data(study_masks(obs, study))
+    blocks = list(collapsed.coords[COLLAPSED_DIMS["collapsed"]])
+    sampled = list(collapsed.coords.get(COLLAPSED_DIMS["sampled"], []))
+    assert len(blocks) > 10 and len(sampled) > 0  # both kinds present on all studies
+    labels = list(full.coords["study_quantity"])
+    rng = np.random.default_rng(7)
+    base = collapsed.initial_point()
+    for key in base:  # away from the support point, so loadings, noises and spreads differ
+        base[key] = base[key] + rng.uniform(-0.5, 0.5, size=np.shape(base[key]))
+    z = rng.standard_normal(len(labels))
+    z[[labels.index(s) for s in sampled]] = base[COLLAPSED["effect"]]
+    point = {k: v for k, v in base.items() if k != COLLAPSED["effect"]} | {"study_outcome_effect": z}
+    difference = float(_log_density(full)(point)) - float(_log_density(collapsed)(base))
+
+    precision, score, spread = _deterministics(collapsed, [COLLAPSED["precision"], COLLAPSED["score"],
+                                                           "study_outcome_spread"])(base)
+    families = list(full.coords["outcome_family"])
+    s = np.array([spread[families.index(b.split(" ", 1)[1])] for b in blocks])
+    variance = 1.0 / (1.0 / s**2 + precision)
+    z_blocks = z[[labels.index(b) for b in blocks]]
+    conditional = norm.logpdf(z_blocks, variance * score / s, np.sqrt(variance) / s).sum()
+    assert difference == pytest.approx(conditional, rel=1e-9, abs=1e-7)
+
+    if holdout:  # the held-out study's integrated deviations are drawn from the prior alone
+        mine = np.array([b.split(" ", 1)[0] == study for b in blocks])
+        assert mine.any() and np.all(precision[mine] == 0) and np.all(score[mine] == 0)
+    # and the completion step returns exactly these deviations' conditional, in the full model's order
+    from mgbone.models.likelihood import complete_study_deviations
+    posterior = xr.Dataset({
+        COLLAPSED["precision"]: (("chain", "draw", COLLAPSED_DIMS["collapsed"]), np.tile(precision, (1, 4000, 1))),
+        COLLAPSED["score"]: (("chain", "draw", COLLAPSED_DIMS["collapsed"]), np.tile(score, (1, 4000, 1))),
+        COLLAPSED["effect"]: (("chain", "draw", COLLAPSED_DIMS["sampled"]),
+                              np.tile(base[COLLAPSED["effect"]], (1, 4000, 1))),
+        "study_outcome_spread": (("chain", "draw", "outcome_family"), np.tile(spread, (1, 4000, 1))),
+    }, coords={COLLAPSED_DIMS["collapsed"]: blocks, COLLAPSED_DIMS["sampled"]: sampled, "outcome_family": families})
+    completed = complete_study_deviations(posterior, full.coords, np.random.default_rng(3))
+    effect = completed["study_outcome_effect"]
+    assert list(effect["study_quantity"].values) == labels and COLLAPSED["precision"] not in completed
+    draws = effect.sel(study_quantity=blocks).to_numpy()[0]
+    assert np.mean(draws, axis=0) == pytest.approx(variance * score / s, abs=5 * np.sqrt(variance.max()) / s.min() / 60)
+    assert np.std(draws, axis=0) == pytest.approx(np.sqrt(variance) / s, rel=0.1)

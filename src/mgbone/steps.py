@@ -153,7 +153,8 @@ def fit(config: dict, analysis: str, *, dataset_csv, groups_csv, posterior_nc, f
     not_fitted = reasons_not_fitted(dataset, model, fitted)
     log.info("fitting %s to %d contrasts from %d studies (seed %d)", model.title, obs.n,
              obs.contrasts["study_id"].nunique(), seed)
-    tree, timings = run_sampler(model.build(obs), settings, seed, cores=threads)
+    tree, timings = run_sampler(model.build(obs), settings, seed, cores=threads,
+                                sampling_model=model.build(obs, collapse=True))
     constants = obs.contrasts.drop(columns=["y"]).copy()
     tree["constant_data"] = xr.Dataset.from_dataframe(constants.rename_axis("contrast")).assign_attrs(
         description="contrast metadata: groups, times (weeks), reported standard errors, provenance")
@@ -347,7 +348,8 @@ def loso_batch(config: dict, analysis: str, studies: list[str], *, dataset_csv, 
     model = model_def.build(obs, holdout=True)
     runs = ((seed, study_masks(obs, study)) for seed, study in zip(seeds, folds, strict=True))
     tables = []
-    for k, (tree, seconds) in enumerate(fit_each(model, settings, runs, cores=threads)):
+    collapsed = model_def.build(obs, holdout=True, collapse=True)
+    for k, (tree, seconds) in enumerate(fit_each(model, settings, runs, cores=threads, sampling_model=collapsed)):
         study, seed = folds[k], seeds[k]
         divergences = int(tree["sample_stats"]["diverging"].sum())
         held = held_out_predictive(model, obs, tree, study, seed + 3)
@@ -418,7 +420,8 @@ def sbc_batch(config: dict, analysis: str, batch: int, *, dataset_csv, groups_cs
     log.info("SBC %s (%s): simulations %d-%d of %d", analysis, model_def.name, indices.start, indices.stop - 1,
              spec["simulations"])
     ranks = sbc_simulations(model_def.build(obs), indices, settings,
-                            lambda i: stable_seed(config["seed"], analysis, "sbc", str(i)))
+                            lambda i: stable_seed(config["seed"], analysis, "sbc", str(i)),
+                            sampling_model=model_def.build(obs, collapse=True))
     write_csv(ranks_csv, ranks)
 
 

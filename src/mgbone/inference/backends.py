@@ -11,6 +11,8 @@ import pymc as pm
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
+from mgbone.models.likelihood import COLLAPSED, complete_study_deviations
+
 BACKENDS = ("pymc", "nutpie", "numpyro")
 # Chains start at the prior's support point plus U(-INIT_JITTER, +INIT_JITTER) on the unconstrained scale.
 # Why not nutpie's default U(-1, +1): an e-fold jitter of every rate and gain sent some chains of the
@@ -139,8 +141,24 @@ def _run_nuts(model: pm.Model, settings: SamplerSettings, seed: int, cores: int,
     )
 
 
-def fit(model: pm.Model, settings: SamplerSettings, seed: int, cores: int = 1) -> tuple[xr.DataTree, dict]:
-    """Prior predictive, NUTS posterior, pointwise log-likelihood and posterior predictive, with timings."""
+def complete(tree: xr.DataTree, model: pm.Model, seed: int) -> xr.DataTree:
+    """A posterior sampled on the collapsed form of `model` as `model`'s: the integrated-out study
+    deviations drawn from their exact conditionals (`likelihood.complete_study_deviations`), then `model`'s
+    deterministics recomputed from every draw (they include those deviations)."""
+    if COLLAPSED["precision"] not in tree["posterior"].dataset:  # nothing was integrated out
+        return tree
+    posterior = complete_study_deviations(tree["posterior"].dataset, model.coords, np.random.default_rng([seed, 4]))
+    deterministics = pm.compute_deterministics(posterior, model=model, progressbar=False)
+    tree["posterior"] = posterior.assign(**{name: deterministics[name] for name in deterministics.data_vars})
+    return tree
+
+
+def fit(model: pm.Model, settings: SamplerSettings, seed: int, cores: int = 1,
+        sampling_model: pm.Model | None = None) -> tuple[xr.DataTree, dict]:
+    """Prior predictive, NUTS posterior, pointwise log-likelihood and posterior predictive, with timings.
+    NUTS runs on `sampling_model` when given (`model` with its point-only study deviations integrated out,
+    `BoneModel.build(..., collapse=True)`); everything after it on `model`."""
+    sampling_model = model if sampling_model is None else sampling_model
     timings = {}
     start = time.perf_counter()
     log.info("prior predictive: %d draws", settings.prior_draws)
@@ -153,10 +171,11 @@ def fit(model: pm.Model, settings: SamplerSettings, seed: int, cores: int = 1) -
     # one BLAS thread per chain: chains already run in parallel, and OpenBLAS threads on top of them
     # oversubscribed the cores (two M1 chains on two cores: 240 s with default BLAS threads, 119 s with one)
     with threadpool_limits(limits=1, user_api="blas"):
-        tree = _run_nuts(model, settings, seed, cores, progress)
+        tree = _run_nuts(sampling_model, settings, seed, cores, progress)
     timings["sampling_s"] = time.perf_counter() - start
     log.info("sampling finished: %d chains done in %.1f s", settings.chains, timings["sampling_s"])
     start = time.perf_counter()
+    tree = complete(tree, model, seed)
     tree = pm.compute_log_likelihood(tree, model=model, progressbar=False)
     tree = pm.sample_posterior_predictive(tree, model=model, random_seed=seed + 2, progressbar=False,
                                           extend_inferencedata=True)
@@ -165,21 +184,24 @@ def fit(model: pm.Model, settings: SamplerSettings, seed: int, cores: int = 1) -
     return tree, timings
 
 
-def fit_each(model: pm.Model, settings: SamplerSettings, runs, cores: int = 1):
-    """NUTS posterior of `model` for each (seed, shared-data values) of `runs`, yielded as they finish.
+def fit_each(model: pm.Model, settings: SamplerSettings, runs, cores: int = 1, sampling_model: pm.Model | None = None):
+    """NUTS posterior of `model` for each (seed, shared-data values) of `runs`, yielded as they finish (sampled on
+    `sampling_model` when given, as in `fit`).
 
     The model is compiled once (nutpie) and each run only swaps its shared data (e.g. the leave-one-study-out
     masks): on the all-studies M1 graph a cold compile took 192 s, a cache-warm one 44 s, and a swap none.
     No prior predictive and no log-likelihood: callers take what they need from the draws.
     """
-    compiled = _compile_nutpie(model) if settings.backend == "nutpie" else None
+    sampling_model = model if sampling_model is None else sampling_model
+    compiled = _compile_nutpie(sampling_model) if settings.backend == "nutpie" else None
     for seed, data in runs:
         progress = ProgressLog(settings.tune + settings.draws, settings.chains)
         start = time.perf_counter()
         with threadpool_limits(limits=1, user_api="blas"):
             if compiled is not None:
-                tree = _sample_nutpie(model, settings, seed, cores, progress, compiled.with_data(**data))
+                tree = _sample_nutpie(sampling_model, settings, seed, cores, progress, compiled.with_data(**data))
             else:
-                pm.set_data(data, model=model)
-                tree = _run_nuts(model, settings, seed, cores, progress)
-        yield tree, time.perf_counter() - start
+                pm.set_data(data, model=sampling_model)
+                tree = _run_nuts(sampling_model, settings, seed, cores, progress)
+        pm.set_data(data, model=model)
+        yield complete(tree, model, seed), time.perf_counter() - start

@@ -35,11 +35,13 @@ def condition(model: pm.Model, truth: dict[str, float], seed: int) -> np.ndarray
     return np.asarray(pm.draw(fixed["y"], random_seed=seed), float)
 
 
-def recover(model: pm.Model, settings: SamplerSettings, seed: int) -> tuple[dict, xr.DataTree]:
+def recover(model: pm.Model, settings: SamplerSettings, seed: int,
+            sampling_model: pm.Model | None = None) -> tuple[dict, xr.DataTree]:
+    """Simulate from `model`, fit the simulated data (NUTS on `sampling_model`, its collapsed form, when given)."""
     truth, y = simulate(model, seed)
-    with model:
-        pm.set_data({"y_observed": y})
-    tree, _ = fit(model, settings, seed + 17, cores=1)
+    for m in {id(m): m for m in (model, sampling_model) if m is not None}.values():
+        pm.set_data({"y_observed": y}, model=m)
+    tree, _ = fit(model, settings, seed + 17, cores=1, sampling_model=sampling_model)
     return truth, tree
 
 
@@ -65,12 +67,13 @@ def rank_uniformity(ranks: np.ndarray, n_draws: int, bins: int = 10) -> float:
     return float(chisquare(counts).pvalue)
 
 
-def sbc_simulations(model: pm.Model, indices, settings: SamplerSettings, seed_of) -> pd.DataFrame:
+def sbc_simulations(model: pm.Model, indices, settings: SamplerSettings, seed_of,
+                    sampling_model: pm.Model | None = None) -> pd.DataFrame:
     """Ranks of the true values among posterior draws for the given simulation indices. Each
     simulation's seed depends only on its index (`seed_of(i)`), so batching does not change results."""
     tables = []
     for i in indices:
-        truth, tree = recover(model, settings, seed_of(i))
+        truth, tree = recover(model, settings, seed_of(i), sampling_model)
         # about 100 draws in all, so ranks are close to independent despite autocorrelation
         table = coverage(truth, tree, prob=0.9, thin=max(1, settings.draws * settings.chains // 100))
         table.insert(0, "simulation", i)

@@ -60,9 +60,10 @@ class BoneModel(ABC):
         return ObservationSet(groups=groups, contrasts=contrasts, unfitted=obs.unfitted, directions=directions)
 
     @abstractmethod
-    def build(self, obs: ObservationSet, holdout: bool = False) -> pm.Model:
+    def build(self, obs: ObservationSet, holdout: bool = False, collapse: bool = False) -> pm.Model:
         """PyMC model with dims 'contrast', 'species', 'study', 'outcome' and observed 'y' (with `holdout`, the
-        masks that leave observations out: `likelihood.HOLDOUT_MASKS`)."""
+        masks that leave observations out: `likelihood.HOLDOUT_MASKS`; with `collapse`, the model to sample, whose
+        point-only study deviations are integrated out: `likelihood.complete_study_deviations` restores them)."""
 
     # routes by which Mg reaches bone: name -> parameters whose zeroing switches the route off (mechanistic models)
     routes: dict[str, tuple[str, ...]] = {}

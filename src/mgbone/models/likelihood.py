@@ -17,6 +17,15 @@ printed (a log ratio of one outcome, or only its direction and significance).
   P(d = 1) = P(Y > c), P(d = -1) = P(Y < -c), P(d = 0) = P(-c < Y < c) for Y ~ Normal(loading * (mu + delta), same sigma),
   an interval-censored standardized effect. A null result therefore pulls the effect towards zero exactly as
   strongly as its sample size allows, and a significant one away from it.
+- Integrated out for sampling (`collapse=True`): given everything else, a study-quantity whose rows are all point
+  contrasts is a Gaussian offset shared by Gaussian rows, so it integrates out in closed form. Its rows are jointly
+  Normal with covariance diag(sigma^2) + spread^2 l l^T; by the matrix determinant lemma and Sherman-Morrison the
+  log density is the rows' independent one plus 0.5 spread^2 B^2 / (1 + spread^2 A) - 0.5 log(1 + spread^2 A),
+  with A = sum l^2 / sigma^2 and B = sum l r / sigma^2 (r the residual without the offset). NUTS then samples no
+  funnel for it. After sampling, each draw's offset is drawn from its exact conditional, Normal(v B, v) with
+  v = 1 / (1 / spread^2 + A) (`complete_study_deviations`), so the posterior holds every deviation as if it had been
+  sampled and the model without collapse computes the log-likelihood and predictions. Study-quantities with direction
+  rows keep a sampled deviation (the censored likelihood has no closed form).
 - Held out (leave one study out): a model built with `holdout=True` carries 0/1 masks over contrasts and
   directions (`HOLDOUT_MASKS`, shared data) and a potential that subtracts the masked terms, so its posterior is the
   posterior without them. Every fold of an analysis is then one compiled model with other mask values, and the
@@ -28,11 +37,15 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
 
 from mgbone.models.observations import NEGATIVE_OUTCOMES, REFERENCE_OUTCOME, ObservationSet
 from mgbone.models.priors import PRIORS
 
 HOLDOUT_MASKS = {"y": "held_out_contrast", "y_direction": "held_out_direction"}  # observed variable -> its mask
+# what the collapsed model records per draw for the conditional draw of its integrated-out deviations
+COLLAPSED = {"precision": "collapsed_precision", "score": "collapsed_score", "effect": "sampled_outcome_effect"}
+COLLAPSED_DIMS = {"collapsed": "collapsed_study_quantity", "sampled": "sampled_study_quantity"}
 UNBOUNDED = 1e3  # stands in for an infinite bound on the log-ratio scale (|log ratio| never comes near it)
 
 
@@ -61,13 +74,23 @@ def deviating_study_quantities(obs: ObservationSet) -> list[str]:
     return sorted(rows.loc[per_cell >= 2, "label"].unique())
 
 
+def collapsible_study_quantities(obs: ObservationSet) -> list[str]:
+    """Deviating study-quantities whose rows are all point contrasts: their deviation integrates out exactly."""
+    directed = set(_rows(obs, obs.directions)["label"]) if len(obs.directions) else set()
+    return [sq for sq in deviating_study_quantities(obs) if sq not in directed]
+
+
+def _family(label: str) -> str:
+    return label.split(" ", 1)[1]
+
+
 def outcome_coords(obs: ObservationSet) -> dict:
     tables = measured(obs)
     pairs = sorted({(q, o) for t in tables for q, o in zip(t["quantity"], t["outcome"], strict=True)})
     outcomes = sorted({o for _, o in pairs})
     loaded = [o for q, o in pairs if REFERENCE_OUTCOME.get(q) != o]
     study_quantities = deviating_study_quantities(obs)
-    families = sorted({label.split(" ", 1)[1] for label in study_quantities})
+    families = sorted({_family(label) for label in study_quantities})
     return {"outcome": outcomes, "loaded_outcome": sorted(set(loaded)),
             "study_quantity": study_quantities, "outcome_family": families}
 
@@ -83,22 +106,70 @@ def loadings(coords: dict):
     return pt.stack(values) * signs
 
 
-def study_quantity_deviations(obs: ObservationSet, coords: dict) -> dict:
+def study_quantity_deviations(obs: ObservationSet, coords: dict, collapse: bool = False) -> tuple[dict, object]:
     """Per table ('y', 'y_direction'): each row's additive deviation of its study from the model for its quantity
-    (0 for study-quantities without one), from per-family spreads (learned) and standardised study-quantity effects
-    (non-centred)."""
+    (0 for study-quantities without one, and for those integrated out when `collapse`), from per-family spreads
+    (learned) and standardised study-quantity effects (non-centred); and the spreads (None without deviations)."""
     tables = dict(zip(("y", "y_direction"), measured(obs), strict=False))
     if not coords["study_quantity"]:
-        return {name: 0.0 for name in tables}
+        return {name: 0.0 for name in tables}, None
     spread = PRIORS["study_outcome_spread"].rv(dims="outcome_family")
-    z = PRIORS["study_outcome_effect"].rv(dims="study_quantity")
-    family_index = np.array([coords["outcome_family"].index(sq.split(" ", 1)[1]) for sq in coords["study_quantity"]])
-    deviation = pm.Deterministic("study_outcome_deviation", spread[family_index] * z, dims="study_quantity")
-    padded = pt.concatenate([deviation, pt.zeros(1)])  # the last entry: rows without a deviation
-    lookup = {sq: i for i, sq in enumerate(coords["study_quantity"])}
-    missing = len(coords["study_quantity"])
-    return {name: padded[np.array([lookup.get(sq, missing) for sq in _rows(obs, table)["label"]], dtype=int)]
-            for name, table in tables.items()}
+    collapsed = set(collapsible_study_quantities(obs)) if collapse else set()
+    sampled = [sq for sq in coords["study_quantity"] if sq not in collapsed]
+    family_index = np.array([coords["outcome_family"].index(_family(sq)) for sq in sampled], dtype=int)
+    if not collapsed:  # (nothing to integrate out: the model is the full one, names included)
+        z = PRIORS["study_outcome_effect"].rv(dims="study_quantity")
+        deviation = pm.Deterministic("study_outcome_deviation", spread[family_index] * z, dims="study_quantity")
+    elif sampled:
+        pm.modelcontext(None).add_coord(COLLAPSED_DIMS["sampled"], sampled)
+        z = PRIORS["study_outcome_effect"].rv(name=COLLAPSED["effect"], dims=COLLAPSED_DIMS["sampled"])
+        deviation = spread[family_index] * z
+    else:
+        deviation = pt.zeros(0)
+    padded = pt.concatenate([deviation, pt.zeros(1)])  # the last entry: rows without a (sampled) deviation
+    lookup = {sq: i for i, sq in enumerate(sampled)}
+    return {name: padded[np.array([lookup.get(sq, len(sampled)) for sq in _rows(obs, table)["label"]], dtype=int)]
+            for name, table in tables.items()}, spread
+
+
+def _integrate_out(obs: ObservationSet, coords: dict, spread, residual, weight, scaled_loading) -> None:
+    """Potential adding, per collapsed study-quantity, its marginal log density over the rows' independent one
+    (module docstring), and the two sums its conditional draw needs (`COLLAPSED`, per draw)."""
+    collapsed = collapsible_study_quantities(obs)
+    if not collapsed:
+        return
+    pm.modelcontext(None).add_coord(COLLAPSED_DIMS["collapsed"], collapsed)
+    labels = _rows(obs, obs.contrasts)["label"].to_numpy()
+    membership = (labels[None, :] == np.array(collapsed)[:, None]).astype(float)  # (blocks, rows)
+    precision = pm.Deterministic(COLLAPSED["precision"], pt.dot(membership, weight * scaled_loading**2),
+                                 dims=COLLAPSED_DIMS["collapsed"])
+    score = pm.Deterministic(COLLAPSED["score"], pt.dot(membership, weight * scaled_loading * residual),
+                             dims=COLLAPSED_DIMS["collapsed"])
+    variance = spread[np.array([coords["outcome_family"].index(_family(sq)) for sq in collapsed], dtype=int)] ** 2
+    shrink = 1.0 + variance * precision
+    pm.Potential("study_outcome_integrated", pt.sum(0.5 * variance * score**2 / shrink - 0.5 * pt.log(shrink)))
+
+
+def complete_study_deviations(posterior, coords: dict, rng: np.random.Generator):
+    """The posterior of a collapsed model with every study-quantity's standardised deviation
+    (`study_outcome_effect`, dims 'study_quantity'): the sampled ones as sampled, the integrated-out ones drawn
+    from their exact conditional given each draw (module docstring); the helper variables dropped."""
+    if COLLAPSED["precision"] not in posterior:
+        return posterior
+    spread = posterior["study_outcome_spread"]
+    collapsed = list(posterior[COLLAPSED_DIMS["collapsed"]].values)
+    family = xr.DataArray([_family(sq) for sq in collapsed], dims=COLLAPSED_DIMS["collapsed"])
+    variance = spread.sel(outcome_family=family).drop_vars("outcome_family") ** 2
+    conditional_variance = 1.0 / (1.0 / variance + posterior[COLLAPSED["precision"]])
+    delta = conditional_variance * posterior[COLLAPSED["score"]] + np.sqrt(conditional_variance) * xr.DataArray(
+        rng.standard_normal(conditional_variance.shape), dims=conditional_variance.dims)
+    parts = [(delta / np.sqrt(variance)).rename({COLLAPSED_DIMS["collapsed"]: "study_quantity"})]
+    if COLLAPSED["effect"] in posterior:
+        parts.append(posterior[COLLAPSED["effect"]].rename({COLLAPSED_DIMS["sampled"]: "study_quantity"}))
+    effect = xr.concat(parts, dim="study_quantity").sel(study_quantity=list(coords["study_quantity"]))
+    helpers = [v for v in COLLAPSED.values() if v in posterior]
+    out = posterior.drop_vars(helpers).drop_dims([d for d in COLLAPSED_DIMS.values() if d in posterior.dims])
+    return out.assign(study_outcome_effect=effect.transpose("chain", "draw", "study_quantity"))
 
 
 def _direction_logp(value, mu, sigma, threshold):
@@ -114,11 +185,16 @@ def _direction_random(mu, sigma, threshold, rng=None, size=None):
     return np.sign(y) * (np.abs(y) > threshold)
 
 
-def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, holdout: bool = False) -> None:
+def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, holdout: bool = False,
+            collapse: bool = False) -> None:
     """Add the likelihood of the point contrasts ('y', dims 'contrast') and of the directions ('y_direction');
-    with `holdout`, also the masks and the potential that leaves the masked terms out."""
+    with `holdout`, also the masks and the potential that leaves the masked terms out; with `collapse`, the
+    deviations of point-only study-quantities integrated out (module docstring)."""
     loading = loadings(coords)
-    deviation = study_quantity_deviations(obs, coords)
+    deviation, spread = study_quantity_deviations(obs, coords, collapse)
+    masks = {name: pm.Data(HOLDOUT_MASKS[name], np.zeros(len(t)), dims=dim)
+             for name, t, dim in zip(("y", "y_direction"), measured(obs), ("contrast", "direction"), strict=False)
+             } if holdout else {}
     outcome_index = {o: i for i, o in enumerate(coords["outcome"])}
     c = obs.contrasts
     idx = c["outcome"].map(outcome_index).to_numpy()
@@ -126,7 +202,10 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, 
     sigma = pt.sqrt(se**2 + noise[idx] ** 2)
     y = pm.Data("y_observed", c["y"].to_numpy(float), dims="contrast")
     mu = pm.Deterministic("mu", loading[idx] * (mu_points + deviation["y"]), dims="contrast")
-    observed = {"y": (pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="contrast"), y, len(c), "contrast")}
+    observed = {"y": (pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="contrast"), y)}
+    if collapse and spread is not None:
+        keep = (1.0 - masks["y"]) if holdout else 1.0
+        _integrate_out(obs, coords, spread, y - mu, keep / sigma**2, loading[idx])
     d = obs.directions
     if len(d):
         idx = d["outcome"].map(outcome_index).to_numpy()
@@ -135,14 +214,7 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, 
         mu_d = loading[idx] * (mu_directions + deviation["y_direction"])
         rv = pm.CustomDist("y_direction", mu_d, sigma_d, d["threshold"].to_numpy(float), logp=_direction_logp,
                            random=_direction_random, observed=signs, dims="direction")
-        observed["y_direction"] = (rv, signs, len(d), "direction")
+        observed["y_direction"] = (rv, signs)
     if holdout:
-        _leave_out_masked(observed)
-
-
-def _leave_out_masked(observed: dict) -> None:
-    removed = 0.0
-    for name, (rv, value, size, dim) in observed.items():
-        mask = pm.Data(HOLDOUT_MASKS[name], np.zeros(size), dims=dim)
-        removed = removed + pt.sum(mask * pm.logp(rv, value))
-    pm.Potential("held_out_removed", -removed)
+        pm.Potential("held_out_removed", -sum(pt.sum(masks[name] * pm.logp(rv, value))
+                                              for name, (rv, value) in observed.items()))

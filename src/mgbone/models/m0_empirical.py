@@ -48,7 +48,7 @@ class EmpiricalModel(BoneModel):
         on_drug = treated[contrasts["target_group"].to_numpy(int)] | treated[contrasts["reference_group"].to_numpy(int)]
         return super().explains(contrasts, groups) & (~on_drug | (contrasts["quantity"] == "bone_mass").to_numpy())
 
-    def build(self, obs: ObservationSet, holdout: bool = False) -> pm.Model:
+    def build(self, obs: ObservationSet, holdout: bool = False, collapse: bool = False) -> pm.Model:
         obs = self.fits(obs)
         coords = coords_for(obs)
         # only quantities with data get slopes: unobserved (quantity, species) slopes are pure prior and
@@ -112,7 +112,7 @@ class EmpiricalModel(BoneModel):
                 return (value(table["target_group"].to_numpy(), table["time_weeks"].to_numpy(), q)
                         - value(table["reference_group"].to_numpy(), table["reference_time_weeks"].to_numpy(), q))
 
-            observe(contrast(obs.contrasts), contrast(obs.directions), obs, coords, noise, holdout)
+            observe(contrast(obs.contrasts), contrast(obs.directions), obs, coords, noise, holdout, collapse)
         return model
 
     def trajectories(self, posterior, scenario, times_weeks, rng, overrides=None):

@@ -128,7 +128,7 @@ class LinearMechanisticModel(BoneModel):
                         "noise", "outcome_loading", "study_outcome_spread", "study_outcome_effect",
                         *interventions.PARAMETERS)
 
-    def build(self, obs: ObservationSet, holdout: bool = False) -> pm.Model:
+    def build(self, obs: ObservationSet, holdout: bool = False, collapse: bool = False) -> pm.Model:
         obs = self.fits(obs)
         coords = coords_for(obs)
         g = obs.groups.copy()
@@ -200,7 +200,7 @@ class LinearMechanisticModel(BoneModel):
 
             mu_points = quantity(0) - quantity(1)
             mu_directions = quantity(2) - quantity(3) if len(sides) > 2 else None
-            observe(mu_points, mu_directions, obs, coords, p["noise"], holdout)
+            observe(mu_points, mu_directions, obs, coords, p["noise"], holdout, collapse)
         return model
 
     # -- numpy prediction -------------------------------------------------------------------------

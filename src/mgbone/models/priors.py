@@ -21,19 +21,20 @@ class Prior:
     unit: str
     justification: str
 
-    def rv(self, dims=None):
-        """Create the PyMC random variable inside the current model context."""
+    def rv(self, dims=None, name=None):
+        """Create the PyMC random variable inside the current model context (under `name`, default the prior's)."""
+        name = name or self.name
         if self.distribution == "lognormal":
             median, sigma = self.parameters
-            return pm.LogNormal(self.name, mu=np.log(median), sigma=sigma, dims=dims)
+            return pm.LogNormal(name, mu=np.log(median), sigma=sigma, dims=dims)
         if self.distribution == "halfnormal":
-            return pm.HalfNormal(self.name, sigma=self.parameters[0], dims=dims)
+            return pm.HalfNormal(name, sigma=self.parameters[0], dims=dims)
         if self.distribution == "normal":
             mu, sigma = self.parameters
-            return pm.Normal(self.name, mu=mu, sigma=sigma, dims=dims)
+            return pm.Normal(name, mu=mu, sigma=sigma, dims=dims)
         if self.distribution == "logitnormal":
             mu, sigma = self.parameters
-            return pm.LogitNormal(self.name, mu=mu, sigma=sigma, dims=dims)
+            return pm.LogitNormal(name, mu=mu, sigma=sigma, dims=dims)
         raise ValueError(f"unknown distribution {self.distribution!r} for prior {self.name}")
 
     def draw(self, rng: np.random.Generator, size=None):
