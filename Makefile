@@ -62,16 +62,17 @@ extended: $(STAMP)
 	mgbone run --cores $(CORES) --configfile config/extended.yaml
 
 # Heavy analyses (config/heavy.yaml merged over the default config): leave-one-study-out refits and
-# simulation-based calibration as one job per fit or batch, added to the report; or one of them alone.
+# simulation-based calibration as one job per fit or batch, added to the report; or one of them alone (the target
+# comes before --configfile, which takes every word after it as a config file).
 heavy: $(STAMP)
 	mgbone run --cores $(CORES) --configfile config/heavy.yaml
 	@echo "report: $(abspath results/report.html)"
 
 loso: $(STAMP)
-	mgbone run --cores $(CORES) --configfile config/heavy.yaml loso
+	mgbone run --cores $(CORES) loso --configfile config/heavy.yaml
 
 sbc: $(STAMP)
-	mgbone run --cores $(CORES) --configfile config/heavy.yaml sbc
+	mgbone run --cores $(CORES) sbc --configfile config/heavy.yaml
 
 bench: $(STAMP)
 	python bench/bench_backends.py --out bench/results.md
