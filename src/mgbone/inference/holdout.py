@@ -11,6 +11,8 @@ parameter the remaining studies do not inform (a species or outcome only it repo
 from their priors.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -82,8 +84,13 @@ def held_out_predictive(model: pm.Model, obs: ObservationSet, fold: xr.DataTree,
     probability of each direction, whether the printed one is in the 50% and 90% prediction sets, and its log
     predictive probability (no PIT: the outcome is a category)."""
     names = ["y"] + (["y_direction"] if len(obs.directions) else [])
-    predictive = pm.sample_posterior_predictive(fold, model=model, var_names=names, random_seed=seed,
-                                                progressbar=False, extend_inferencedata=False)["posterior_predictive"]
+    with warnings.catch_warnings():
+        # PyMC warns that potentials do not act in predictive sampling: here they must not. The fold's draws
+        # already carry the potential (the held-out terms removed); the predictive draws y given each of them.
+        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+        predictive = pm.sample_posterior_predictive(fold, model=model, var_names=names, random_seed=seed,
+                                                    progressbar=False, extend_inferencedata=False)
+    predictive = predictive["posterior_predictive"]
     log_lik = pm.compute_log_likelihood(fold, model=model, var_names=names, extend_inferencedata=False,
                                         progressbar=False)
     columns = ["study_id", "outcome", "quantity", "statistic", "time_weeks", "source_rows", "y", "se"]
