@@ -47,3 +47,23 @@ def test_recovery_coverage_over_many_cases(design, name):
     tables = [coverage(*recover(model, FAST, seed), prob=0.9) for seed in range(100, 120)]
     share = np.mean([t["covered"].mean() for t in tables])
     assert 0.8 <= share <= 0.98, f"{name}: 90% intervals covered the truth in {share:.0%} of cases"
+
+
+def test_a_simulation_draws_every_kind_of_observation():
+    """SBC and recovery must simulate the directions too: fitting simulated contrasts beside the real directions
+    conditions on data from another parameter draw (before, only the contrasts were replaced)."""
+    from mgbone.data import load_registry
+    from mgbone.inference.calibration import simulate
+
+    dataset, provenance = load_selection(ROOT / "data", list(load_registry(ROOT / "data/studies.yaml")))
+    model_def = get_model("M0")
+    obs = model_def.fits(build_observations(dataset, reference_groups=provenance["reference_groups"]))
+    assert len(obs.directions) > 0  # the design holds results printed only as directions
+    model = model_def.build(obs)
+    _, data = simulate(model, 5)
+    assert set(data) == {"y_observed", "y_direction_observed"}
+    assert data["y_observed"].shape == (len(obs.contrasts),)
+    assert data["y_direction_observed"].shape == (len(obs.directions),)
+    assert set(np.unique(data["y_direction_observed"])) <= {-1.0, 0.0, 1.0}
+    draws = [simulate(model, seed)[1]["y_direction_observed"] for seed in range(6, 16)]
+    assert any(not np.array_equal(d, obs.directions["y"].to_numpy(float)) for d in draws)

@@ -12,6 +12,7 @@ import pymc as pm
 import xarray as xr
 
 from mgbone.inference.backends import SamplerSettings, fit
+from mgbone.models.likelihood import OBSERVED_DATA
 
 log = logging.getLogger(__name__)
 
@@ -21,26 +22,22 @@ def scalar_parameters(model: pm.Model) -> list[str]:
     return [rv.name for rv in model.free_RVs if rv.ndim == 0]
 
 
-def simulate(model: pm.Model, seed: int) -> tuple[dict[str, float], np.ndarray]:
-    """One prior draw of the parameters and of the data they imply."""
+def simulate(model: pm.Model, seed: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """One prior draw of the parameters and of every observation they imply (point contrasts and directions:
+    calibrating on simulated contrasts beside the real directions would condition on data from another world)."""
     names = scalar_parameters(model)
-    draws = pm.draw([model[n] for n in names] + [model["y"]], random_seed=seed)
-    truth = {n: float(v) for n, v in zip(names, draws[:-1], strict=True)}
-    return truth, np.asarray(draws[-1], float)
-
-
-def condition(model: pm.Model, truth: dict[str, float], seed: int) -> np.ndarray:
-    """Data simulated from given parameter values (the rest drawn from their prior)."""
-    fixed = pm.do(model, {model[k]: v for k, v in truth.items()})
-    return np.asarray(pm.draw(fixed["y"], random_seed=seed), float)
+    observed = [name for name in OBSERVED_DATA if name in model.named_vars]
+    draws = pm.draw([model[n] for n in names] + [model[n] for n in observed], random_seed=seed)
+    truth = {n: float(v) for n, v in zip(names, draws[: len(names)], strict=True)}
+    return truth, {OBSERVED_DATA[n]: np.asarray(v, float) for n, v in zip(observed, draws[len(names):], strict=True)}
 
 
 def recover(model: pm.Model, settings: SamplerSettings, seed: int,
             sampling_model: pm.Model | None = None) -> tuple[dict, xr.DataTree]:
     """Simulate from `model`, fit the simulated data (NUTS on `sampling_model`, its collapsed form, when given)."""
-    truth, y = simulate(model, seed)
+    truth, data = simulate(model, seed)
     for m in {id(m): m for m in (model, sampling_model) if m is not None}.values():
-        pm.set_data({"y_observed": y}, model=m)
+        pm.set_data(data, model=m)
     tree, _ = fit(model, settings, seed + 17, cores=1, sampling_model=sampling_model)
     return truth, tree
 

@@ -43,6 +43,8 @@ from mgbone.models.observations import NEGATIVE_OUTCOMES, REFERENCE_OUTCOME, Obs
 from mgbone.models.priors import PRIORS
 
 HOLDOUT_MASKS = {"y": "held_out_contrast", "y_direction": "held_out_direction"}  # observed variable -> its mask
+# observed variable -> the shared data holding its values (simulation-based calibration swaps them)
+OBSERVED_DATA = {"y": "y_observed", "y_direction": "y_direction_observed"}
 # what the collapsed model records per draw for the conditional draw of its integrated-out deviations
 COLLAPSED = {"precision": "collapsed_precision", "score": "collapsed_score", "effect": "sampled_outcome_effect"}
 COLLAPSED_DIMS = {"collapsed": "collapsed_study_quantity", "sampled": "sampled_study_quantity"}
@@ -200,7 +202,7 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, 
     idx = c["outcome"].map(outcome_index).to_numpy()
     se = np.nan_to_num(c["se"].to_numpy(float), nan=0.0)
     sigma = pt.sqrt(se**2 + noise[idx] ** 2)
-    y = pm.Data("y_observed", c["y"].to_numpy(float), dims="contrast")
+    y = pm.Data(OBSERVED_DATA["y"], c["y"].to_numpy(float), dims="contrast")
     mu = pm.Deterministic("mu", loading[idx] * (mu_points + deviation["y"]), dims="contrast")
     observed = {"y": (pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="contrast"), y)}
     if collapse and spread is not None:
@@ -210,7 +212,7 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, 
     if len(d):
         idx = d["outcome"].map(outcome_index).to_numpy()
         sigma_d = pt.sqrt(d["se"].to_numpy(float) ** 2 + noise[idx] ** 2)
-        signs = d["y"].to_numpy(float)
+        signs = pm.Data(OBSERVED_DATA["y_direction"], d["y"].to_numpy(float), dims="direction")
         mu_d = loading[idx] * (mu_directions + deviation["y_direction"])
         rv = pm.CustomDist("y_direction", mu_d, sigma_d, d["threshold"].to_numpy(float), logp=_direction_logp,
                            random=_direction_random, observed=signs, dims="direction")
