@@ -36,7 +36,7 @@ def recover(model: pm.Model, settings: SamplerSettings, seed: int,
             sampling_model: pm.Model | None = None) -> tuple[dict, xr.DataTree]:
     """Simulate from `model`, fit the simulated data (NUTS on `sampling_model`, its collapsed form, when given)."""
     truth, data = simulate(model, seed)
-    for m in {id(m): m for m in (model, sampling_model) if m is not None}.values():
+    for m in (model, sampling_model or model):
         pm.set_data(data, model=m)
     tree, _ = fit(model, settings, seed + 17, cores=1, sampling_model=sampling_model)
     return truth, tree

@@ -108,16 +108,16 @@ def loadings(coords: dict):
     return pt.stack(values) * signs
 
 
-def study_quantity_deviations(obs: ObservationSet, coords: dict, collapse: bool = False) -> tuple[dict, object]:
+def study_quantity_deviations(obs: ObservationSet, coords: dict, collapsed: list[str]) -> tuple[dict, object]:
     """Per table ('y', 'y_direction'): each row's additive deviation of its study from the model for its quantity
-    (0 for study-quantities without one, and for those integrated out when `collapse`), from per-family spreads
+    (0 for study-quantities without one, and for the `collapsed` ones, integrated out), from per-family spreads
     (learned) and standardised study-quantity effects (non-centred); and the spreads (None without deviations)."""
     tables = dict(zip(("y", "y_direction"), measured(obs), strict=False))
     if not coords["study_quantity"]:
         return {name: 0.0 for name in tables}, None
     spread = PRIORS["study_outcome_spread"].rv(dims="outcome_family")
-    collapsed = set(collapsible_study_quantities(obs)) if collapse else set()
-    sampled = [sq for sq in coords["study_quantity"] if sq not in collapsed]
+    integrated = set(collapsed)
+    sampled = [sq for sq in coords["study_quantity"] if sq not in integrated]
     family_index = np.array([coords["outcome_family"].index(_family(sq)) for sq in sampled], dtype=int)
     if not collapsed:  # (nothing to integrate out: the model is the full one, names included)
         z = PRIORS["study_outcome_effect"].rv(dims="study_quantity")
@@ -134,12 +134,10 @@ def study_quantity_deviations(obs: ObservationSet, coords: dict, collapse: bool 
             for name, table in tables.items()}, spread
 
 
-def _integrate_out(obs: ObservationSet, coords: dict, spread, residual, weight, scaled_loading) -> None:
+def _integrate_out(obs: ObservationSet, coords: dict, collapsed: list[str], spread, residual, weight,
+                   scaled_loading) -> None:
     """Potential adding, per collapsed study-quantity, its marginal log density over the rows' independent one
     (module docstring), and the two sums its conditional draw needs (`COLLAPSED`, per draw)."""
-    collapsed = collapsible_study_quantities(obs)
-    if not collapsed:
-        return
     pm.modelcontext(None).add_coord(COLLAPSED_DIMS["collapsed"], collapsed)
     labels = _rows(obs, obs.contrasts)["label"].to_numpy()
     membership = (labels[None, :] == np.array(collapsed)[:, None]).astype(float)  # (blocks, rows)
@@ -193,7 +191,8 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, 
     with `holdout`, also the masks and the potential that leaves the masked terms out; with `collapse`, the
     deviations of point-only study-quantities integrated out (module docstring)."""
     loading = loadings(coords)
-    deviation, spread = study_quantity_deviations(obs, coords, collapse)
+    collapsed = collapsible_study_quantities(obs) if collapse and coords["study_quantity"] else []
+    deviation, spread = study_quantity_deviations(obs, coords, collapsed)
     masks = {name: pm.Data(HOLDOUT_MASKS[name], np.zeros(len(t)), dims=dim)
              for name, t, dim in zip(("y", "y_direction"), measured(obs), ("contrast", "direction"), strict=False)
              } if holdout else {}
@@ -205,9 +204,9 @@ def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, 
     y = pm.Data(OBSERVED_DATA["y"], c["y"].to_numpy(float), dims="contrast")
     mu = pm.Deterministic("mu", loading[idx] * (mu_points + deviation["y"]), dims="contrast")
     observed = {"y": (pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="contrast"), y)}
-    if collapse and spread is not None:
+    if collapsed:
         keep = (1.0 - masks["y"]) if holdout else 1.0
-        _integrate_out(obs, coords, spread, y - mu, keep / sigma**2, loading[idx])
+        _integrate_out(obs, coords, collapsed, spread, y - mu, keep / sigma**2, loading[idx])
     d = obs.directions
     if len(d):
         idx = d["outcome"].map(outcome_index).to_numpy()
