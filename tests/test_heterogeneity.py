@@ -2,12 +2,13 @@
 quantities by one additive amount, spread learned per outcome family (quantity)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from mgbone.data import load_registry, load_selection
 from mgbone.models import get_model
-from mgbone.models.observations import build_observations
+from mgbone.models.observations import ObservationSet, build_observations
 from tests.conftest import ROOT
 
 
@@ -155,3 +156,57 @@ def test_integrating_the_deviations_out_is_exact(every_study, name, holdout):
     draws = effect.sel(study_quantity=blocks).to_numpy()[0]
     assert np.mean(draws, axis=0) == pytest.approx(variance * score / s, abs=5 * np.sqrt(variance.max()) / s.min() / 60)
     assert np.std(draws, axis=0) == pytest.approx(np.sqrt(variance) / s, rel=0.1)
+
+
+def test_partial_centring_changes_the_sampler_not_the_prior():
+    """Centred and non-centred units get the same Normal(0, scale) deviation and the same standardised z."""
+    import pymc as pm
+
+    from mgbone.models.base import group_deviations
+
+    with pm.Model(coords={"unit": ["pinned", "loose"]}) as model:
+        scale = pm.LogNormal("scale", 0.0, 0.5)
+        group_deviations("study_effect", "deviation", scale, np.array([True, False]), "unit")
+    assert {v.name for v in model.free_RVs} == {"scale", "study_effect_sampled"}
+    scale_draws, deviation, z = pm.draw([model["scale"], model["deviation"], model["study_effect"]], draws=20000,
+                                        random_seed=5)
+    assert z == pytest.approx(deviation / scale_draws[:, None], rel=1e-12)
+    # both units: standard normal z (a centred unit mis-scaled would give a z spread of `scale`, here up to 2.7)
+    assert np.std(z, axis=0) == pytest.approx([1.0, 1.0], abs=0.03)
+    assert np.mean(z, axis=0) == pytest.approx([0.0, 0.0], abs=0.03)
+
+
+def test_a_unit_is_centred_when_its_own_rows_pin_it():
+    from mgbone.models.base import well_measured
+
+    contrasts = pd.DataFrame({"y": [0.5, 0.02, 0.0, 0.5, 0.05], "se": [0.01, np.nan, 0.01, 0.5, 0.001]})
+    obs = ObservationSet(groups=pd.DataFrame(), contrasts=contrasts, unfitted=pd.DataFrame())
+    units = ["precise", "small", "small", "noisy", "tiny"]
+    # relative: sigma / |y| against the spread (precise 0.04/0.5; small: 0.04/0.02; noisy: 0.5/0.5; tiny 0.04/0.05)
+    assert well_measured(obs, units, ["precise", "small", "noisy", "tiny", "absent"], 0.25) == ["precise"]
+    # additive: sigma alone (about 0.04 wherever se is small against the noise's prior median)
+    assert well_measured(obs, units, ["precise", "small", "noisy", "tiny"], 0.05, relative=False) == [
+        "precise", "small", "tiny"]
+
+
+def test_the_study_curves_model_gets_the_fitted_study_deviations(every_study):
+    """The curve model is built on a grid (y = 0), so its centring can differ from the fit's: the deviations must
+    still arrive unchanged through the standardised z (`holdout.transfer_posterior`)."""
+    import pymc as pm
+    import xarray as xr
+
+    from mgbone.analysis.study_curves import curve_contrasts, curve_observations
+    from mgbone.inference.holdout import transfer_posterior
+
+    model_def = get_model("M0")
+    fitted = model_def.fits(every_study)
+    fit_model = model_def.build(fitted)
+    assert "study_effect_sampled" in {v.name for v in fit_model.free_RVs}  # some study is centred
+    draws = pm.sample_prior_predictive(draws=20, model=fit_model, random_seed=2).prior
+    grid_model = model_def.build(curve_observations(fitted, curve_contrasts(fitted.contrasts, 5)))
+    moved = transfer_posterior(grid_model, draws, seed=3)
+    deviation = pm.sample_posterior_predictive(xr.DataTree.from_dict({"posterior": moved}), model=grid_model,
+                                               var_names=["study_deviation"], progressbar=False, random_seed=4)
+    again = deviation.posterior_predictive["study_deviation"]
+    np.testing.assert_allclose(again.to_numpy(), draws["study_deviation"].sel(study=again["study"]).to_numpy(),
+                               rtol=1e-10)

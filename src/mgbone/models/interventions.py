@@ -16,9 +16,11 @@ x(t) = potency * (Phi(t)[:, input] - [t > stop] Phi(t - stop)[:, input]) (stoppi
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from mgbone.models.base import group_deviations, well_measured
 from mgbone.models.linear_ode import assemble, expm, expm_numpy
 from mgbone.models.priors import PRIORS
 
@@ -98,7 +100,24 @@ def basis(term_list) -> np.ndarray:
     return out
 
 
-def drug_parameters(coords: dict, groups) -> dict:
+def contrast_arms(obs) -> np.ndarray:
+    """Per point contrast: the drug arm it measures (its target's, else its reference's; None off treatment)."""
+    arm = obs.groups["treatment_arm"].to_numpy(object)
+    target, reference = arm[obs.contrasts["target_group"].to_numpy(int)], arm[obs.contrasts["reference_group"].to_numpy(int)]
+    return np.where(pd.notna(target), target, reference)
+
+
+def drug_arm_deviations(coords: dict, obs, name: str, spread_prior: str, relative: bool = True, centre: bool = True):
+    """Each arm's deviation (`name`) from its class, pooled with a learned spread (`spread_prior`; `relative`: a
+    log-scale factor on the class potency, else additive): centred for arms a trial pins, non-centred for the
+    others (`base.group_deviations`; none with centre=False, as `base.study_effects`); returns (deviations, spread)."""
+    arms = coords["drug_arm"]
+    spread = PRIORS[spread_prior].rv()
+    well = well_measured(obs, contrast_arms(obs), arms, PRIORS[spread_prior].parameters[0], relative)
+    return group_deviations("drug_arm_effect", name, spread, np.isin(arms, well) & centre, "drug_arm"), spread
+
+
+def drug_parameters(coords: dict, obs, centre: bool = True) -> dict:
     """PyMC variables: potency per class (by its lever's prior), arms pooled around it, onset per class."""
     if not coords["drug_arm"]:
         return {}
@@ -121,11 +140,11 @@ def drug_parameters(coords: dict, groups) -> dict:
         p["offset"] = PRIORS["bisphosphonate_offset_rate"].rv()
     if "anabolic" in classes:
         p["anabolic_resorption_gain"] = PRIORS["anabolic_resorption_gain"].rv()
-    of_arm = arm_classes(groups)
-    spread = PRIORS["drug_arm_spread"].rv()
-    z = PRIORS["drug_arm_effect"].rv(dims="drug_arm")
+    of_arm = arm_classes(obs.groups)
+    deviation, _ = drug_arm_deviations(coords, obs, "drug_arm_log_potency_deviation", "drug_arm_spread",
+                                      centre=centre)
     class_potency = pt.stack([potency_class[of_arm[a]] for a in arms])
-    p["arm_potency"] = pm.Deterministic("drug_arm_potency", class_potency * pt.exp(spread * z), dims="drug_arm")
+    p["arm_potency"] = pm.Deterministic("drug_arm_potency", class_potency * pt.exp(deviation), dims="drug_arm")
     return p
 
 

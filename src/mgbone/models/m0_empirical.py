@@ -10,6 +10,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from mgbone.models.base import BoneModel, coords_for, flat_draws, study_effects
+from mgbone.models.interventions import drug_arm_deviations
 from mgbone.models.likelihood import observe
 from mgbone.models.mechanistic import mg_deficit, population_deficit, species_speed
 from mgbone.models.observations import ObservationSet
@@ -75,13 +76,13 @@ class EmpiricalModel(BoneModel):
             speed = species_speed(species)
             speed = pm.Deterministic("species_speed", speed, dims="species")
             noise = PRIORS["noise"].rv(dims="outcome")
-            deficit = population_deficit(g, threshold, pt) * pt.exp(study_effects(coords, g, g_species))
+            deficit = population_deficit(g, threshold, pt) * pt.exp(study_effects(coords, obs, centre=not holdout))
             if arms:
                 class_gain = PRIORS["drug_bone_gain"].rv(dims="drug_class")
                 drug_rate = PRIORS["drug_bone_rate"].rv()
-                spread = PRIORS["drug_arm_bone_spread"].rv()
-                z = PRIORS["drug_arm_effect"].rv(dims="drug_arm")
-                arm_gain = pm.Deterministic("drug_arm_bone_gain", class_gain[arm_class] + spread * z, dims="drug_arm")
+                deviation, _ = drug_arm_deviations(coords, obs, "drug_arm_bone_deviation", "drug_arm_bone_spread",
+                                                   relative=False, centre=not holdout)
+                arm_gain = pm.Deterministic("drug_arm_bone_gain", class_gain[arm_class] + deviation, dims="drug_arm")
 
             def drug(groups, t):
                 """A saturating bone gain while on treatment, wearing off at the same rate after stopping."""

@@ -176,12 +176,12 @@ class LinearMechanisticModel(BoneModel):
             coefficients = pt.stack([pt.broadcast_to(coef, (len(species),)) for _, _, coef in terms], axis=-1)
             system = assemble(coefficients, self._basis(terms))  # (species, n, n)
             deficit = population_deficit(g, p["mg_sufficiency_threshold"], pt)
-            study_effect = study_effects(coords, g, g_species)
+            study_effect = study_effects(coords, obs, centre=not holdout)
             mg_target = -p["mg_elasticity"][g_species] * pt.exp(study_effect) * deficit
             x0 = pt.stack(self.initial_state(p, mg_target, g["estrogen_deficit_start"].to_numpy(),
                                              e_initial_target, pt), axis=-1)
             propagators = expm(system[pair_species] * pair_time[:, None, None])  # (pairs, n, n)
-            drug_p = interventions.drug_parameters(coords, g)
+            drug_p = interventions.drug_parameters(coords, obs, centre=not holdout)
             treated = interventions.treatment_effects(
                 p, drug_p, lambda sp: {k: v[sp] if getattr(v, "ndim", 0) else v for k, v in rates.items()},
                 coords, g, sides)
