@@ -18,12 +18,11 @@ from mgbone.analysis.draws import element_draws
 
 # parameters of the observation layer, not of the biology: their agreement says nothing about the claim; and the
 # standardised deviations of the hierarchies (N(0, 1) whatever the data), with the partially centred variables
-# NUTS samples (`base.group_deviations`) and the arms' deviations, whose scaled values are compared instead
+# NUTS samples (`base.group_deviations`), whose scaled values are compared instead
 # (study_deviation, drug_arm_potency in M1/M2, drug_arm_bone_gain in M0); and the study-quantity deviations of the
 # measurement layer, each informed by one study (their spreads, study_outcome_spread, are compared)
 SKIPPED = ("mu", "noise", "study_effect", "drug_arm_effect", "study_effect_sampled", "drug_arm_effect_sampled",
-           "drug_arm_log_potency_deviation", "drug_arm_bone_deviation", "study_outcome_effect",
-           "study_outcome_deviation")
+           "study_outcome_effect", "study_outcome_deviation")
 
 
 def parameter_elements(dataset: xr.Dataset) -> dict[str, np.ndarray]:

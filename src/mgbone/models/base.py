@@ -111,28 +111,28 @@ def study_effects(coords: dict, obs: ObservationSet, centre: bool = True):
     study_species = groups.groupby("study_id")["species"].first()
     species_index = np.array([coords["species"].index(study_species[s]) for s in coords["study"]])
     spread = PRIORS["study_spread"].rv(dims="species")
-    well = well_measured(obs, obs.contrasts["study_id"], coords["study"], PRIORS["study_spread"].parameters[0])
-    centred = np.isin(coords["study"], well) & centre
+    well = well_measured(obs, obs.contrasts["study_id"], coords["study"], PRIORS["study_spread"].parameters[0]) if centre else []
+    centred = np.isin(coords["study"], well)
     effect = group_deviations("study_effect", "study_deviation", spread[species_index], centred, "study")
     return effect[g_study] * g_has_effect
 
 
-def group_deviations(standardised: str, deviation: str, scale, centred: np.ndarray, dims: str):
+def group_deviations(standardised: str, deviation: str | None, scale, centred: np.ndarray, dims: str):
     """Deviations `scale * z` of a group of units (studies, drug arms) with z ~ the `standardised` prior (standard
-    normal), as Deterministic `deviation`. Non-centred (z sampled) where the data inform a unit weakly, centred
+    normal), stored as Deterministic `deviation` (None: not stored, where the caller stores what it derives). Non-centred (z sampled) where the data inform a unit weakly, centred
     (the deviation itself sampled, from Normal(0, scale)) where its own rows pin it: a non-centred unit that its
     data pin makes z and the scale a funnel of its own (M0 on every study, same seed: all non-centred, 72
     divergences, R-hat 1.026 and ESS 319 for the depletion study Fatemi1991; six of eight studies centred, 22,
     1.010 and 454). The standardised z is kept as a Deterministic of its prior's name either way: it is what a
     model built on other rows (the study-curve grid) takes over (`holdout.transfer_posterior`)."""
     if not centred.any():
-        z = PRIORS[standardised].rv(dims=dims)
-        return pm.Deterministic(deviation, scale * z, dims=dims)
-    exponent = centred.astype(float)  # 1 centred, 0 non-centred: sampled ~ Normal(0, scale^exponent)
-    sampled = pm.Normal(f"{standardised}_sampled", mu=0.0, sigma=scale**exponent, dims=dims)
-    value = pm.Deterministic(deviation, sampled * scale ** (1.0 - exponent), dims=dims)
-    pm.Deterministic(standardised, value / scale, dims=dims)
-    return value
+        value = scale * PRIORS[standardised].rv(dims=dims)
+    else:
+        exponent = centred.astype(float)  # 1 centred, 0 non-centred: sampled ~ Normal(0, scale^exponent)
+        sampled = pm.Normal(f"{standardised}_sampled", mu=0.0, sigma=scale**exponent, dims=dims)
+        value = sampled * scale ** (1.0 - exponent)
+        pm.Deterministic(standardised, value / scale, dims=dims)
+    return pm.Deterministic(deviation, value, dims=dims) if deviation else value
 
 
 def well_measured(obs: ObservationSet, unit_of_row, units: list[str], typical_spread: float,

@@ -107,14 +107,15 @@ def contrast_arms(obs) -> np.ndarray:
     return np.where(pd.notna(target), target, reference)
 
 
-def drug_arm_deviations(coords: dict, obs, name: str, spread_prior: str, relative: bool = True, centre: bool = True):
-    """Each arm's deviation (`name`) from its class, pooled with a learned spread (`spread_prior`; `relative`: a
-    log-scale factor on the class potency, else additive): centred for arms a trial pins, non-centred for the
-    others (`base.group_deviations`; none with centre=False, as `base.study_effects`); returns (deviations, spread)."""
+def drug_arm_deviations(coords: dict, obs, spread_prior: str, relative: bool = True, centre: bool = True):
+    """Each arm's deviation from its class, pooled with a learned spread (`spread_prior`; `relative`: a log-scale
+    factor on the class potency, else additive): centred for arms a trial pins, non-centred for the others
+    (`base.group_deviations`; none with centre=False, as `base.study_effects`). Not stored: callers store the arm's
+    potency or gain."""
     arms = coords["drug_arm"]
     spread = PRIORS[spread_prior].rv()
-    well = well_measured(obs, contrast_arms(obs), arms, PRIORS[spread_prior].parameters[0], relative)
-    return group_deviations("drug_arm_effect", name, spread, np.isin(arms, well) & centre, "drug_arm"), spread
+    well = well_measured(obs, contrast_arms(obs), arms, PRIORS[spread_prior].parameters[0], relative) if centre else []
+    return group_deviations("drug_arm_effect", None, spread, np.isin(arms, well), "drug_arm")
 
 
 def drug_parameters(coords: dict, obs, centre: bool = True) -> dict:
@@ -141,8 +142,7 @@ def drug_parameters(coords: dict, obs, centre: bool = True) -> dict:
     if "anabolic" in classes:
         p["anabolic_resorption_gain"] = PRIORS["anabolic_resorption_gain"].rv()
     of_arm = arm_classes(obs.groups)
-    deviation, _ = drug_arm_deviations(coords, obs, "drug_arm_log_potency_deviation", "drug_arm_spread",
-                                      centre=centre)
+    deviation = drug_arm_deviations(coords, obs, "drug_arm_spread", centre=centre)
     class_potency = pt.stack([potency_class[of_arm[a]] for a in arms])
     p["arm_potency"] = pm.Deterministic("drug_arm_potency", class_potency * pt.exp(deviation), dims="drug_arm")
     return p

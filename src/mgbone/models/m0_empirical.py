@@ -80,8 +80,7 @@ class EmpiricalModel(BoneModel):
             if arms:
                 class_gain = PRIORS["drug_bone_gain"].rv(dims="drug_class")
                 drug_rate = PRIORS["drug_bone_rate"].rv()
-                deviation, _ = drug_arm_deviations(coords, obs, "drug_arm_bone_deviation", "drug_arm_bone_spread",
-                                                   relative=False, centre=not holdout)
+                deviation = drug_arm_deviations(coords, obs, "drug_arm_bone_spread", relative=False, centre=not holdout)
                 arm_gain = pm.Deterministic("drug_arm_bone_gain", class_gain[arm_class] + deviation, dims="drug_arm")
 
             def drug(groups, t):
