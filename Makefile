@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: env run extended test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso sbc lint format clean bench bench-stan bench-growth bench-expm
+.PHONY: env run extended test test-slow test-browser test-cluster browser-deps cluster-deps heavy loso loto sbc lint format clean bench bench-stan bench-growth bench-expm
 
 # Rebuilt when pyproject.toml or the lock change, or when the venv's Python is not 3.12.
 $(STAMP): pyproject.toml requirements.lock .python-version
@@ -70,6 +70,9 @@ heavy: $(STAMP)
 
 loso: $(STAMP)
 	mgbone run --cores $(CORES) loso --configfile config/heavy.yaml
+
+loto: $(STAMP)
+	mgbone run --cores $(CORES) loto --configfile config/heavy.yaml
 
 sbc: $(STAMP)
 	mgbone run --cores $(CORES) sbc --configfile config/heavy.yaml

@@ -109,3 +109,14 @@ def test_editing_the_library_reruns_every_step(finished_run, tmp_path):
     expected = {"catalog", "pull", "fit", "diagnose", "predict", "summarize", "sensitivity", "compare", "loso_batch",
                 "loso_summary", "sbc_batch", "sbc_summary", "report"}
     assert scheduled["params"] == expected
+
+
+def test_a_held_out_section_hands_its_own_sampler_to_its_refits():
+    """loso and loto refits run the same step; each job reads the sampler of the section that asked for it."""
+    from mgbone.config import step_config
+
+    config = {"seed": 1, "analyses": {"a": {"model": "M1"}}, "loso": {"sampler": {"draws": 100}},
+              "loto": {"sampler": {"draws": 300}}, "sampler_defaults": {"chains": 2}}
+    trial = step_config(config, "loso_batch", "a", "loto")
+    assert trial["loto"] == {"sampler": {"draws": 300}} and "loso" not in trial
+    assert step_config(config, "loso_batch", "a", "loso")["loso"] == {"sampler": {"draws": 100}}

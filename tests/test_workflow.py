@@ -220,7 +220,9 @@ def test_remote_pull_fetches_tables_and_checks_their_sha256(finished_run, data_s
     assert not (other / target).exists()
 
 
-@pytest.mark.parametrize(("overlay", "expected"), [("config/heavy.yaml", ["loso_batch", "sbc_batch"]),
+@pytest.mark.parametrize(("overlay", "expected"), [("config/heavy.yaml", ["loso_batch", "sbc_batch",
+                                                                         "results/m1_all/loso/batches/0.csv",
+                                                                         "results/m1_all/loto/batches/0.csv"]),
                                                    ("config/extended.yaml", ["m1_core", "evidence_base"])])
 def test_shipped_config_overlays_validate_and_plan(tmp_path, overlay, expected):
     """The overlays merged over the default config pass the schema and plan their extra jobs (dry run)."""

@@ -5,6 +5,12 @@ class ConfigError(ValueError):
     pass
 
 
+# Held-out refits: config section (and results folder) -> what is held out. Both hold out one study per fold (the
+# same fold, seed and numbers whichever section asks for it); they differ in the designs held out by default and in
+# where the folds are written, so the magnesium studies and the drug trials are validated side by side.
+HOLDOUTS = {"loso": "leave one study out", "loto": "leave one trial out"}
+
+
 def check_references(config: dict) -> None:
     """Raise ConfigError naming the key whose value refers to something undefined."""
     problems = []
@@ -25,7 +31,7 @@ def check_references(config: dict) -> None:
         for analysis in spec["analyses"]:
             if analysis not in config["analyses"]:
                 problems.append(f"comparisons.{name}.analyses: '{analysis}' is not an analysis {sorted(config['analyses'])}")
-    for section in ("loso", "sbc"):
+    for section in (*HOLDOUTS, "sbc"):
         for analysis in config.get(section, {}).get("analyses", []):
             if analysis not in config["analyses"]:
                 problems.append(f"{section}.analyses: '{analysis}' is not an analysis {sorted(config['analyses'])}")
@@ -56,7 +62,7 @@ STEP_KEYS: dict[str, tuple[str, ...]] = {
                     "claim.supplemented", "claim.horizon_years", "sensitivity.threshold",
                     "analyses.{analysis}.model"),
     "loso_batch": ("seed", "observation.cohort_exposure_years", "sampler_defaults", "analyses.{analysis}.model",
-                   "analyses.{analysis}.sampler", "loso.sampler"),
+                   "analyses.{analysis}.sampler", "{holdout}.sampler"),
     "sbc_batch": ("seed", "observation.cohort_exposure_years", "sbc.simulations", "sbc.per_job", "sbc.sampler",
                   "analyses.{analysis}.model"),
 }
@@ -72,11 +78,12 @@ def _lookup(config: dict, path: list[str]):
     return node
 
 
-def step_config(config: dict, step: str, analysis: str | None = None) -> dict:
-    """The part of `config` a step reads (nested as in the config; optional keys absent when unset)."""
+def step_config(config: dict, step: str, analysis: str | None = None, holdout: str | None = None) -> dict:
+    """The part of `config` a step reads (nested as in the config; optional keys absent when unset); `{analysis}`
+    and `{holdout}` in a key are the job's analysis and held-out section."""
     out: dict = {}
     for dotted in STEP_KEYS[step]:
-        path = dotted.format(analysis=analysis).split(".")
+        path = dotted.format(analysis=analysis, holdout=holdout).split(".")
         value = _lookup(config, path)
         if value is _MISSING:
             continue

@@ -26,6 +26,7 @@ from mgbone.analysis.predictions import (
 )
 from mgbone.analysis.study_curves import observed_points, predicted_curves
 from mgbone.analysis.summaries import parameter_summary
+from mgbone.config import HOLDOUTS
 from mgbone.constants import WEEKS_PER_YEAR
 from mgbone.data import load_registry, load_selection, load_vocabulary
 from mgbone.data.registry import sha256_of
@@ -326,11 +327,12 @@ def compare(analyses: list[str], posteriors: list, *, loo_csv, agreement_csv, ag
 
 # -- leave one study out ---------------------------------------------------------------------------
 def loso_batch(config: dict, analysis: str, studies: list[str], *, dataset_csv, groups_csv, held_out_csv,
-               threads: int = 1) -> None:
-    """Refit the analysis once per study of `studies` with that study left out, and predict its observations.
+               threads: int = 1, holdout: str = "loso") -> None:
+    """Refit the analysis once per study of `studies` with that study left out, and predict its observations;
+    `holdout` is the config section asking (`config.HOLDOUTS`: its sampler settings apply).
 
     One compiled model serves every fold (the folds differ in the holdout masks only); each fold's seed depends on
-    the study, not on which batch it is in, so the numbers do not depend on `loso.per_job`.
+    the study, not on which batch it is in (nor on the section), so the numbers do not depend on `per_job`.
     """
     from mgbone.inference.backends import fit_each
     from mgbone.inference.holdout import held_out_predictive, study_masks
@@ -343,7 +345,7 @@ def loso_batch(config: dict, analysis: str, studies: list[str], *, dataset_csv, 
             log.info("LOSO %s: %s has no observations %s fits: nothing to predict", analysis, study, model_def.name)
     folds = [s for s in studies if s in present]
     settings = SamplerSettings.from_config({**sampler_settings(config, analysis).__dict__,
-                                            **config.get("loso", {}).get("sampler", {})})  # (optional key)
+                                            **config.get(holdout, {}).get("sampler", {})})  # (optional key)
     seeds = [stable_seed(config["seed"], analysis, "loso", study) for study in folds]
     model = model_def.build(obs, holdout=True)
     runs = ((seed, study_masks(obs, study)) for seed, study in zip(seeds, folds, strict=True))
@@ -361,7 +363,8 @@ def loso_batch(config: dict, analysis: str, studies: list[str], *, dataset_csv, 
     write_csv(held_out_csv, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns))
 
 
-def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv, summary_csv, loso_png) -> None:
+def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv, summary_csv, loso_png,
+                   holdout: str = "loso") -> None:
     """All folds in one table, each study's elpd without vs with itself, and the figure."""
     from mgbone.inference.holdout import loso_summary
 
@@ -378,7 +381,8 @@ def loso_summarize(analysis: str, *, fold_csvs: list, posterior_nc, held_out_csv
     write_csv(held_out_csv, held)
     summary = loso_summary(held)
     write_csv(summary_csv, summary)
-    figures.loso_plot(held[held["pit"].notna()], loso_png, f"{analysis}: each study predicted by the others (leave one study out)")
+    figures.loso_plot(held[held["pit"].notna()], loso_png,
+                      f"{analysis}: each study predicted by the others ({HOLDOUTS[holdout]})")
 
 
 # -- prior sensitivity -----------------------------------------------------------------------------

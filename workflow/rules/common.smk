@@ -2,7 +2,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from mgbone.config import check_references, step_config
+from mgbone.config import HOLDOUTS, check_references, step_config
 from mgbone.data import load_registry
 from mgbone.provenance import library_fingerprint
 from mgbone.steps import remote_url, selected_studies
@@ -21,7 +21,12 @@ check_references(config)
 LIBRARY = library_fingerprint()
 ANALYSES = sorted(config["analyses"])
 COMPARISONS = sorted(config.get("comparisons", {}))
-LOSO_ANALYSES = sorted(config.get("loso", {}).get("analyses", []))
+# held-out refits (mgbone.config.HOLDOUTS: loso, loto): (section, analysis) for every analysis a section lists
+HOLDOUT_RUNS = [
+    (holdout, analysis)
+    for holdout in HOLDOUTS
+    for analysis in sorted(config.get(holdout, {}).get("analyses", []))
+]
 SBC_ANALYSES = sorted(config.get("sbc", {}).get("analyses", []))
 
 
@@ -30,6 +35,7 @@ wildcard_constraints:
     comparison="|".join(COMPARISONS) if COMPARISONS else "no-comparisons",
     study="[A-Za-z0-9_-]+",
     batch="[0-9]+",
+    holdout="|".join(HOLDOUTS),
 
 
 def registry_path():
@@ -77,7 +83,10 @@ def all_study_files(wildcards):
 def settings(step):
     """The rule's `config` param: exactly the keys its step reads (mgbone.config.STEP_KEYS)."""
     return lambda wildcards: step_config(
-        config, step, getattr(wildcards, "analysis", None)
+        config,
+        step,
+        getattr(wildcards, "analysis", None),
+        getattr(wildcards, "holdout", None),
     )
 
 
@@ -124,9 +133,10 @@ def comparison_outputs(kind):
     )
 
 
-def loso_studies(analysis):
-    """The held-out studies of an analysis, in selection order: every study, or those of `loso.designs`."""
-    designs = config.get("loso", {}).get("designs")
+def loso_studies(holdout, analysis):
+    """The studies a held-out section (loso, loto) holds out of an analysis, in selection order: every study, or
+    those of the section's `designs`."""
+    designs = config.get(holdout, {}).get("designs")
     registry = load_registry(registry_path())
     return [
         s
@@ -136,20 +146,30 @@ def loso_studies(analysis):
 
 
 def loso_batch_studies(wildcards):
-    """The studies one loso_batch job holds out, one after the other (`loso.per_job` per job)."""
-    size = config["loso"]["per_job"]
+    """The studies one loso_batch job holds out, one after the other (`per_job` of its section per job)."""
+    size = config[wildcards.holdout]["per_job"]
     start = int(wildcards.batch) * size
-    return loso_studies(wildcards.analysis)[start : start + size]
+    return loso_studies(wildcards.holdout, wildcards.analysis)[start : start + size]
 
 
 def loso_batches(wildcards):
-    size = config["loso"]["per_job"]
-    batches = -(-len(loso_studies(wildcards.analysis)) // size)  # ceiling division
+    size = config[wildcards.holdout]["per_job"]
+    batches = -(-len(loso_studies(wildcards.holdout, wildcards.analysis)) // size)
     return expand(
-        "results/{analysis}/loso/batches/{batch}.csv",
+        "results/{analysis}/{holdout}/batches/{batch}.csv",
         analysis=wildcards.analysis,
+        holdout=wildcards.holdout,
         batch=range(batches),
     )
+
+
+def holdout_outputs(name, sections=HOLDOUTS):
+    """One output of the held-out sections' summaries (every section by default), for each analysis it lists."""
+    return [
+        f"results/{analysis}/{holdout}/{name}"
+        for holdout, analysis in HOLDOUT_RUNS
+        if holdout in sections
+    ]
 
 
 def sbc_batches(wildcards):

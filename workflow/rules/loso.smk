@@ -1,6 +1,7 @@
-# Leave-one-study-out: one refit per (analysis, left-out study), `loso.per_job` folds per job (one compiled
-# model serves a job's folds), as independent jobs that spread across cores or cluster nodes and resume
-# where they stopped. Analyses listed under `loso` only.
+# Leave-one-study-out: one refit per (analysis, left-out study), `per_job` folds per job (one compiled model serves
+# a job's folds), as independent jobs that spread across cores or cluster nodes and resume where they stopped.
+# {holdout} is the config section asking (mgbone.config.HOLDOUTS): `loso` (every study, or its designs) and
+# `loto` (the drug and hormone trials), each for the analyses it lists, each in its own results folder.
 
 
 rule loso_batch:
@@ -8,11 +9,11 @@ rule loso_batch:
         dataset="results/{analysis}/data/dataset.csv",
         groups="results/{analysis}/data/reference_groups.csv",
     output:
-        "results/{analysis}/loso/batches/{batch}.csv",
+        "results/{analysis}/{holdout}/batches/{batch}.csv",
     log:
-        "results/logs/{analysis}/loso/batch{batch}.log",
+        "results/logs/{analysis}/{holdout}/batch{batch}.log",
     benchmark:
-        "results/benchmarks/{analysis}/loso/batch{batch}.tsv"
+        "results/benchmarks/{analysis}/{holdout}/batch{batch}.tsv"
     threads: 4
     resources:
         mem_mb=4000,
@@ -31,20 +32,28 @@ rule loso_summary:
         posterior="results/{analysis}/fit/posterior.nc",
     output:
         held_out=report(
-            "results/{analysis}/loso/held_out.csv",
+            "results/{analysis}/{holdout}/held_out.csv",
             caption="../report/loso.rst",
             category="Leave one study out",
-            labels={"analysis": "{analysis}", "table": "held-out predictions"},
+            labels={
+                "analysis": "{analysis}",
+                "held out": "{holdout}",
+                "table": "held-out predictions",
+            },
         ),
-        summary="results/{analysis}/loso/summary.csv",
+        summary="results/{analysis}/{holdout}/summary.csv",
         figure=report(
-            "results/{analysis}/loso/loso.png",
+            "results/{analysis}/{holdout}/loso.png",
             caption="../report/loso.rst",
             category="Leave one study out",
-            labels={"analysis": "{analysis}", "figure": "held-out predictions"},
+            labels={
+                "analysis": "{analysis}",
+                "held out": "{holdout}",
+                "figure": "held-out predictions",
+            },
         ),
     log:
-        "results/logs/{analysis}/loso/summary.log",
+        "results/logs/{analysis}/{holdout}/summary.log",
     threads: 1
     resources:
         mem_mb=2000,
@@ -57,4 +66,9 @@ rule loso_summary:
 
 rule loso:
     input:
-        expand("results/{analysis}/loso/summary.csv", analysis=LOSO_ANALYSES),
+        holdout_outputs("summary.csv", sections=["loso"]),
+
+
+rule loto:
+    input:
+        holdout_outputs("summary.csv", sections=["loto"]),

@@ -22,13 +22,9 @@ rule report:
         comparison_loo=comparison_outputs("loo.csv"),
         comparison_agreement=comparison_outputs("agreement.csv"),
         comparison_figure=comparison_outputs("agreement.png"),
-        loso_summary=expand(
-            "results/{analysis}/loso/summary.csv", analysis=LOSO_ANALYSES
-        ),
-        loso_held_out=expand(
-            "results/{analysis}/loso/held_out.csv", analysis=LOSO_ANALYSES
-        ),
-        loso_figure=expand("results/{analysis}/loso/loso.png", analysis=LOSO_ANALYSES),
+        loso_summary=holdout_outputs("summary.csv"),
+        loso_held_out=holdout_outputs("held_out.csv"),
+        loso_figure=holdout_outputs("loso.png"),
         sbc_summary=expand("results/{analysis}/sbc/summary.csv", analysis=SBC_ANALYSES),
         sbc_figure=expand("results/{analysis}/sbc/ranks.png", analysis=SBC_ANALYSES),
     output:
@@ -42,7 +38,7 @@ rule report:
     params:
         analyses=ANALYSES,
         comparisons=COMPARISONS,
-        loso=LOSO_ANALYSES,
+        holdouts=HOLDOUT_RUNS,
         sbc=SBC_ANALYSES,
         # the report prints the whole config and reads titles, scenarios and the claim from it
         config=config,

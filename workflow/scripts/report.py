@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from mgbone.config import HOLDOUTS
 from mgbone.io import write_text
 from mgbone.logs import setup_logging
 from mgbone.reports.html import render_report
@@ -18,7 +19,10 @@ config = params.config  # the whole config is this rule's interface: the page pr
 config_text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 comparisons = {name: {"loo": inputs.comparison_loo[i], "agreement": inputs.comparison_agreement[i],
                       "figure": inputs.comparison_figure[i]} for i, name in enumerate(params.comparisons)}
-loso = {name: {"summary": inputs.loso_summary[i], "figure": inputs.loso_figure[i]} for i, name in enumerate(params.loso)}
+# held-out refits by section (loso, loto): the analysis's name for leave-one-study-out, with the section otherwise
+loso = {(analysis if holdout == "loso" else f"{analysis}: {HOLDOUTS[holdout]}"):
+        {"summary": inputs.loso_summary[i], "figure": inputs.loso_figure[i]}
+        for i, (holdout, analysis) in enumerate(params.holdouts)}
 sbc = {name: {"summary": inputs.sbc_summary[i], "figure": inputs.sbc_figure[i]} for i, name in enumerate(params.sbc)}
 html = render_report(config, config_text, analyses, inputs.overview, inputs.manifest, inputs.catalog,
                      Path.cwd(), comparisons=comparisons, loso=loso, sbc=sbc)
