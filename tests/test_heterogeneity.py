@@ -215,3 +215,37 @@ def test_the_study_curves_model_gets_the_fitted_study_deviations(every_study):
     again = deviation.posterior_predictive["study_deviation"]
     np.testing.assert_allclose(again.to_numpy(), draws["study_deviation"].sel(study=again["study"]).to_numpy(),
                                rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["M1", "M2"])
+def test_single_row_loadings_sampled_through_their_row_are_the_same_model(every_study, name):
+    """A loading that one row alone informs is sampled as t = log loading + log|row prediction| (a unit-Jacobian
+    change of variables): at any point the log density equals the plain model's at log loading = t - f, and the
+    recorded `outcome_loading` is that log loading."""
+    from mgbone.models.likelihood import ANCHORED, ANCHORED_DIMS, single_row_outcomes
+
+    model_def = get_model(name)
+    obs = model_def.fits(every_study)
+    plain = model_def.build(obs)
+    model_def.anchor_single_rows = True
+    anchored = model_def.build(obs)
+    rows = list(anchored.coords[ANCHORED_DIMS["anchored"]])
+    assert rows == single_row_outcomes(obs, plain.coords) and {"il1", "substance_p"} <= set(rows)
+    assert "outcome_loading" in {rv.name for rv in plain.free_RVs} - {rv.name for rv in anchored.free_RVs}
+
+    rng = np.random.default_rng(11)
+    point = anchored.initial_point()
+    for key in point:
+        point[key] = point[key] + rng.uniform(-0.5, 0.5, size=np.shape(point[key]))
+    (log_loading,) = _deterministics(anchored, ["outcome_loading"])(point)
+    loaded = list(plain.coords["loaded_outcome"])
+    free = list(anchored.coords[ANCHORED_DIMS["free"]])
+    np.testing.assert_array_equal(log_loading[[loaded.index(o) for o in free]], point[ANCHORED["free"]])
+    plain_point = {k: v for k, v in point.items() if k not in ANCHORED.values()} | {"outcome_loading": log_loading}
+    assert _log_density(anchored)(point) == pytest.approx(_log_density(plain)(plain_point), rel=1e-10, abs=1e-8)
+    # and the row's prediction is what t sets: moving t moves only that row's loading
+    moved = dict(point)
+    moved[ANCHORED["response"]] = point[ANCHORED["response"]] + 0.3
+    (shifted,) = _deterministics(anchored, ["outcome_loading"])(moved)
+    np.testing.assert_allclose(shifted - log_loading,
+                               [0.3 if o in rows else 0.0 for o in loaded], atol=1e-12)

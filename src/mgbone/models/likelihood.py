@@ -49,6 +49,11 @@ OBSERVED_DATA = {"y": "y_observed", "y_direction": "y_direction_observed"}
 COLLAPSED = {"precision": "collapsed_precision", "score": "collapsed_score", "effect": "sampled_outcome_effect"}
 COLLAPSED_DIMS = {"collapsed": "collapsed_study_quantity", "sampled": "sampled_study_quantity"}
 UNBOUNDED = 1e3  # stands in for an infinite bound on the log-ratio scale (|log ratio| never comes near it)
+# single-row loadings sampled through their row's prediction (`loadings`): the variable names and dims; and the
+# size below which a prediction's log is floored (a 0.1% change: only smoothness at 0, any value keeps it exact)
+ANCHORED = {"response": "single_row_response", "free": "outcome_loading_sampled"}
+ANCHORED_DIMS = {"anchored": "single_row_outcome", "free": "sampled_loaded_outcome"}
+ANCHOR_FLOOR = 1e-3
 
 
 def measured(obs: ObservationSet):
@@ -97,15 +102,51 @@ def outcome_coords(obs: ObservationSet) -> dict:
             "study_quantity": study_quantities, "outcome_family": families}
 
 
-def loadings(coords: dict):
-    """Tensor of one loading per `coords['outcome']` (1 for references), with the learned ones as a variable."""
-    values = [pt.constant(1.0) for _ in coords["outcome"]]
-    if coords["loaded_outcome"]:
+def single_row_outcomes(obs: ObservationSet, coords: dict) -> list[str]:
+    """Outcomes with a learned loading that one point contrast alone prints (no other row, no direction)."""
+    counts = obs.contrasts["outcome"].value_counts()
+    directed = set(obs.directions["outcome"]) if len(obs.directions) else set()
+    return [o for o in coords["loaded_outcome"] if counts.get(o, 0) == 1 and o not in directed]
+
+
+def loadings(coords: dict, anchors: dict | None = None):
+    """Tensor of one loading per `coords['outcome']` (1 for references), with the learned ones as a variable.
+
+    `anchors`: outcome -> f, the log size of its one row's predicted change before the loading (smooth in the
+    parameters). Such a loading is sampled as t = log loading + f, the log size of the row's prediction, from the
+    same prior shifted by f: an exact change of variables (unit Jacobian). Why: the one row pins only the product of
+    loading and dynamics, a curved ridge in (log loading, rates) that NUTS crawls along (all-studies M1: the mouse
+    substance P and IL-1 loadings with the Mg equilibration rate and the rodent speed set its lowest ESS); in t the
+    row pins t alone. The loadings stay in the posterior as `outcome_loading` (a deterministic then)."""
+    log_values = [pt.constant(0.0) for _ in coords["outcome"]]
+    loaded = coords["loaded_outcome"]
+    anchors = anchors or {}
+    if loaded and not anchors:
         log_loading = PRIORS["outcome_loading"].rv(dims="loaded_outcome")
-        for i, o in enumerate(coords["loaded_outcome"]):
-            values[coords["outcome"].index(o)] = pt.exp(log_loading[i])
+    elif loaded:
+        model = pm.modelcontext(None)
+        free = [o for o in loaded if o not in anchors]
+        model.add_coord(ANCHORED_DIMS["anchored"], list(anchors))
+        shift = pt.stack(list(anchors.values()))
+        centre, scale = PRIORS["outcome_loading"].parameters
+        response = pm.Normal(ANCHORED["response"], mu=centre + shift, sigma=scale, dims=ANCHORED_DIMS["anchored"])
+        parts = dict(zip(anchors, response - shift, strict=True))
+        if free:
+            model.add_coord(ANCHORED_DIMS["free"], free)
+            sampled = PRIORS["outcome_loading"].rv(name=ANCHORED["free"], dims=ANCHORED_DIMS["free"])
+            parts |= {o: sampled[i] for i, o in enumerate(free)}
+        log_loading = pm.Deterministic("outcome_loading", pt.stack([parts[o] for o in loaded]), dims="loaded_outcome")
+    for i, o in enumerate(loaded):
+        log_values[coords["outcome"].index(o)] = log_loading[i]
     signs = np.array([-1.0 if o in NEGATIVE_OUTCOMES else 1.0 for o in coords["outcome"]])
-    return pt.stack(values) * signs
+    return pt.exp(pt.stack(log_values)) * signs
+
+
+def row_anchors(obs: ObservationSet, coords: dict, mu_points) -> dict:
+    """outcome -> log |its one row's prediction before the loading| (smoothed at 0 by ANCHOR_FLOOR)."""
+    rows = {o: int(np.flatnonzero(obs.contrasts["outcome"].to_numpy() == o)[0])
+            for o in single_row_outcomes(obs, coords)}
+    return {o: 0.5 * pt.log(mu_points[r] ** 2 + ANCHOR_FLOOR**2) for o, r in rows.items()}
 
 
 def study_quantity_deviations(obs: ObservationSet, coords: dict, collapsed: list[str]) -> tuple[dict, object]:
@@ -186,11 +227,13 @@ def _direction_random(mu, sigma, threshold, rng=None, size=None):
 
 
 def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, holdout: bool = False,
-            collapse: bool = False) -> None:
+            collapse: bool = False, anchor_single_rows: bool = False) -> None:
     """Add the likelihood of the point contrasts ('y', dims 'contrast') and of the directions ('y_direction');
     with `holdout`, also the masks and the potential that leaves the masked terms out; with `collapse`, the
-    deviations of point-only study-quantities integrated out (module docstring)."""
-    loading = loadings(coords)
+    deviations of point-only study-quantities integrated out (module docstring); with `anchor_single_rows`, the
+    loadings one row alone informs sampled through that row's prediction (`loadings`: for models whose predicted
+    changes keep their sign, so the log of their size is smooth where the posterior is)."""
+    loading = loadings(coords, row_anchors(obs, coords, mu_points) if anchor_single_rows else None)
     collapsed = collapsible_study_quantities(obs) if collapse and coords["study_quantity"] else []
     deviation, spread = study_quantity_deviations(obs, coords, collapsed)
     masks = {name: pm.Data(HOLDOUT_MASKS[name], np.zeros(len(t)), dims=dim)

@@ -72,6 +72,11 @@ class LinearMechanisticModel(BoneModel):
 
     states: tuple[str, ...]
     species_parameters: tuple[str, ...] = ()  # parameters with one value per species
+    # single-row loadings sampled through their row's prediction (`likelihood.loadings`; exact for any sign,
+    # efficient where a response keeps its sign, as the single-row ones do here: a Mg deficit raises mouse IL-1 and
+    # substance P and lowers human red-cell Mg whatever the rates and gains). Off until its effect on the default
+    # fits' gates is measured (README, Models)
+    anchor_single_rows: bool = False
 
     def terms(self, p: dict, human) -> list[tuple[str, str, object]]:
         raise NotImplementedError
@@ -200,7 +205,7 @@ class LinearMechanisticModel(BoneModel):
 
             mu_points = quantity(0) - quantity(1)
             mu_directions = quantity(2) - quantity(3) if len(sides) > 2 else None
-            observe(mu_points, mu_directions, obs, coords, p["noise"], holdout, collapse)
+            observe(mu_points, mu_directions, obs, coords, p["noise"], holdout, collapse, self.anchor_single_rows)
         return model
 
     # -- numpy prediction -------------------------------------------------------------------------
