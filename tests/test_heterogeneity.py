@@ -226,9 +226,10 @@ def test_single_row_loadings_sampled_through_their_row_are_the_same_model(every_
 
     model_def = get_model(name)
     obs = model_def.fits(every_study)
-    plain = model_def.build(obs)
-    model_def.anchor_single_rows = True
+    assert model_def.anchor_single_rows  # the default
     anchored = model_def.build(obs)
+    model_def.anchor_single_rows = False
+    plain = model_def.build(obs)
     rows = list(anchored.coords[ANCHORED_DIMS["anchored"]])
     assert rows == single_row_outcomes(obs, plain.coords) and {"il1", "substance_p"} <= set(rows)
     assert "outcome_loading" in {rv.name for rv in plain.free_RVs} - {rv.name for rv in anchored.free_RVs}
