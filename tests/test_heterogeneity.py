@@ -217,6 +217,37 @@ def test_the_study_curves_model_gets_the_fitted_study_deviations(every_study):
                                rtol=1e-10)
 
 
+def test_m0_slopes_in_outcome_units_are_the_same_model(every_study):
+    """M0 samples the slopes of a quantity whose reference outcome no row prints in the units of the outcome that
+    does (u = slope * loading): at any point its log density equals the plain model's at the slopes it records,
+    plus the log-Jacobian of the change of variables (du / dslope = loading per scaled slope)."""
+    from mgbone.models.likelihood import unreferenced_quantities
+
+    model_def = get_model("M0")
+    obs = model_def.fits(every_study)
+    assert model_def.reparameterise  # the default
+    moved = model_def.build(obs)
+    model_def.reparameterise = False
+    plain = model_def.build(obs)
+    assert {"osteoblast_activity", "osteoclast_activity"} <= set(unreferenced_quantities(obs))
+    assert {rv.name for rv in moved.free_RVs} - {rv.name for rv in plain.free_RVs} == {"slope_in_outcome_units"}
+
+    rng = np.random.default_rng(5)
+    point = moved.initial_point()
+    for key in point:
+        point[key] = point[key] + rng.uniform(-0.5, 0.5, size=np.shape(point[key]))
+    (slope,) = _deterministics(moved, ["slope"])(point)
+    log_loading = point["outcome_loading"]
+    plain_point = {k: v for k, v in point.items() if k != "slope_in_outcome_units"} | {"slope": slope}
+    loaded = list(moved.coords["loaded_outcome"])
+    jacobian = len(moved.coords["species"]) * sum(log_loading[loaded.index(o)]
+                                                  for o in unreferenced_quantities(obs).values())
+    assert _log_density(moved)(point) == pytest.approx(_log_density(plain)(plain_point) - jacobian, rel=1e-12, abs=1e-8)
+    # the recorded slope of a quantity seen through osteocalcin is the sampled value over that loading
+    q = list(moved.coords["level_quantity"]).index("osteoblast_activity")
+    np.testing.assert_allclose(slope[q], point["slope_in_outcome_units"][q] / np.exp(log_loading[loaded.index("osteocalcin")]))
+
+
 @pytest.mark.parametrize("name", ["M1", "M2"])
 def test_single_row_loadings_sampled_through_their_row_are_the_same_model(every_study, name):
     """A loading that one row alone informs is sampled as t = log loading + log|row prediction| (a unit-Jacobian

@@ -22,7 +22,8 @@ from mgbone.analysis.draws import element_draws
 # (study_deviation, drug_arm_potency in M1/M2, drug_arm_bone_gain in M0); and the study-quantity deviations of the
 # measurement layer, each informed by one study (their spreads, study_outcome_spread, are compared)
 SKIPPED = ("mu", "noise", "study_effect", "drug_arm_effect", "study_effect_sampled", "drug_arm_effect_sampled",
-           "study_outcome_effect", "study_outcome_deviation", "single_row_response", "outcome_loading_sampled")
+           "study_outcome_effect", "study_outcome_deviation", "single_row_response", "outcome_loading_sampled",
+           "slope_in_outcome_units")
 
 
 def parameter_elements(dataset: xr.Dataset) -> dict[str, np.ndarray]:

@@ -109,6 +109,20 @@ def single_row_outcomes(obs: ObservationSet, coords: dict) -> list[str]:
     return [o for o in coords["loaded_outcome"] if counts.get(o, 0) == 1 and o not in directed]
 
 
+def unreferenced_quantities(obs: ObservationSet) -> dict[str, str]:
+    """Quantity -> the outcome it is measured in when no row prints its reference outcome: the loaded outcome that
+    the most studies print (point contrasts or directions; ties by name; counted in studies, not rows, so that a
+    model built on the same studies' curve grid picks the same one). Such a quantity's size and that outcome's
+    loading meet only as a product in the data."""
+    rows = pd.concat([t[["quantity", "outcome", "study_id"]] for t in measured(obs)])
+    out = {}
+    for quantity, part in rows.groupby("quantity"):
+        if REFERENCE_OUTCOME.get(quantity) not in set(part["outcome"]):
+            studies = part.groupby("outcome")["study_id"].nunique()
+            out[quantity] = sorted(studies.index, key=lambda o: (-studies[o], o))[0]
+    return out
+
+
 def loadings(coords: dict, anchors: dict | None = None):
     """Tensor of one loading per `coords['outcome']` (1 for references), with the learned ones as a variable.
 
@@ -117,35 +131,48 @@ def loadings(coords: dict, anchors: dict | None = None):
     same prior shifted by f: an exact change of variables (unit Jacobian). Why: the one row pins only the product of
     loading and dynamics, a curved ridge in (log loading, rates) that NUTS crawls along (all-studies M1: the mouse
     substance P and IL-1 loadings with the Mg equilibration rate and the rodent speed set its lowest ESS); in t the
-    row pins t alone. The loadings stay in the posterior as `outcome_loading` (a deterministic then)."""
-    log_values = [pt.constant(0.0) for _ in coords["outcome"]]
-    loaded = coords["loaded_outcome"]
+    row pins t alone. The loadings stay in the posterior as `outcome_loading` (a deterministic then).
+    Models that need the free loadings before their predictions exist (M0 scales slopes by them) call the two
+    stages themselves: `free_log_loadings`, then `signed_loadings`."""
     anchors = anchors or {}
-    if loaded and not anchors:
+    return signed_loadings(coords, free_log_loadings(coords, list(anchors)), anchors)
+
+
+def free_log_loadings(coords: dict, anchored: list[str]) -> dict:
+    """outcome -> log loading, for the learned loadings not in `anchored` (sampled from the loading prior)."""
+    free = [o for o in coords["loaded_outcome"] if o not in anchored]
+    if not free:
+        return {}
+    if not anchored:
         log_loading = PRIORS["outcome_loading"].rv(dims="loaded_outcome")
-    elif loaded:
-        model = pm.modelcontext(None)
-        free = [o for o in loaded if o not in anchors]
-        model.add_coord(ANCHORED_DIMS["anchored"], list(anchors))
+    else:
+        pm.modelcontext(None).add_coord(ANCHORED_DIMS["free"], free)
+        log_loading = PRIORS["outcome_loading"].rv(name=ANCHORED["free"], dims=ANCHORED_DIMS["free"])
+    return {o: log_loading[i] for i, o in enumerate(free)}
+
+
+def signed_loadings(coords: dict, free: dict, anchors: dict):
+    """The signed loading per `coords['outcome']` from the free log loadings and those sampled through their row
+    (`anchors`, as in `loadings`); with anchors, `outcome_loading` is recorded as a deterministic."""
+    loaded = coords["loaded_outcome"]
+    parts = dict(free)
+    if anchors:
+        pm.modelcontext(None).add_coord(ANCHORED_DIMS["anchored"], list(anchors))
         shift = pt.stack(list(anchors.values()))
         centre, scale = PRIORS["outcome_loading"].parameters
         response = pm.Normal(ANCHORED["response"], mu=centre + shift, sigma=scale, dims=ANCHORED_DIMS["anchored"])
-        parts = dict(zip(anchors, response - shift, strict=True))
-        if free:
-            model.add_coord(ANCHORED_DIMS["free"], free)
-            sampled = PRIORS["outcome_loading"].rv(name=ANCHORED["free"], dims=ANCHORED_DIMS["free"])
-            parts |= {o: sampled[i] for i, o in enumerate(free)}
-        log_loading = pm.Deterministic("outcome_loading", pt.stack([parts[o] for o in loaded]), dims="loaded_outcome")
-    for i, o in enumerate(loaded):
-        log_values[coords["outcome"].index(o)] = log_loading[i]
+        parts |= dict(zip(anchors, response - shift, strict=True))
+        pm.Deterministic("outcome_loading", pt.stack([parts[o] for o in loaded]), dims="loaded_outcome")
+    log_values = [parts.get(o, pt.constant(0.0)) for o in coords["outcome"]]
     signs = np.array([-1.0 if o in NEGATIVE_OUTCOMES else 1.0 for o in coords["outcome"]])
     return pt.exp(pt.stack(log_values)) * signs
 
 
-def row_anchors(obs: ObservationSet, coords: dict, mu_points) -> dict:
-    """outcome -> log |its one row's prediction before the loading| (smoothed at 0 by ANCHOR_FLOOR)."""
+def row_anchors(obs: ObservationSet, coords: dict, mu_points, exclude=()) -> dict:
+    """outcome -> log |its one row's prediction before the loading| (smoothed at 0 by ANCHOR_FLOOR), for the
+    single-row outcomes not in `exclude`."""
     rows = {o: int(np.flatnonzero(obs.contrasts["outcome"].to_numpy() == o)[0])
-            for o in single_row_outcomes(obs, coords)}
+            for o in single_row_outcomes(obs, coords) if o not in exclude}
     return {o: 0.5 * pt.log(mu_points[r] ** 2 + ANCHOR_FLOOR**2) for o, r in rows.items()}
 
 
@@ -227,13 +254,15 @@ def _direction_random(mu, sigma, threshold, rng=None, size=None):
 
 
 def observe(mu_points, mu_directions, obs: ObservationSet, coords: dict, noise, holdout: bool = False,
-            collapse: bool = False, anchor_single_rows: bool = False) -> None:
+            collapse: bool = False, anchor_single_rows: bool = False, loading=None) -> None:
     """Add the likelihood of the point contrasts ('y', dims 'contrast') and of the directions ('y_direction');
     with `holdout`, also the masks and the potential that leaves the masked terms out; with `collapse`, the
     deviations of point-only study-quantities integrated out (module docstring); with `anchor_single_rows`, the
     loadings one row alone informs sampled through that row's prediction (`loadings`: for models whose predicted
-    changes keep their sign, so the log of their size is smooth where the posterior is)."""
-    loading = loadings(coords, row_anchors(obs, coords, mu_points) if anchor_single_rows else None)
+    changes keep their sign, so the log of their size is smooth where the posterior is); `loading`: the loadings
+    when the model built them itself (`loadings`), because its own parameters are scaled by them (M0)."""
+    if loading is None:
+        loading = loadings(coords, row_anchors(obs, coords, mu_points) if anchor_single_rows else None)
     collapsed = collapsible_study_quantities(obs) if collapse and coords["study_quantity"] else []
     deviation, spread = study_quantity_deviations(obs, coords, collapsed)
     masks = {name: pm.Data(HOLDOUT_MASKS[name], np.zeros(len(t)), dims=dim)
