@@ -168,11 +168,10 @@ def signed_loadings(coords: dict, free: dict, anchors: dict):
     return pt.exp(pt.stack(log_values)) * signs
 
 
-def row_anchors(obs: ObservationSet, coords: dict, mu_points, exclude=()) -> dict:
-    """outcome -> log |its one row's prediction before the loading| (smoothed at 0 by ANCHOR_FLOOR), for the
-    single-row outcomes not in `exclude`."""
+def row_anchors(obs: ObservationSet, coords: dict, mu_points) -> dict:
+    """outcome -> log |its one row's prediction before the loading| (smoothed at 0 by ANCHOR_FLOOR)."""
     rows = {o: int(np.flatnonzero(obs.contrasts["outcome"].to_numpy() == o)[0])
-            for o in single_row_outcomes(obs, coords) if o not in exclude}
+            for o in single_row_outcomes(obs, coords)}
     return {o: 0.5 * pt.log(mu_points[r] ** 2 + ANCHOR_FLOOR**2) for o, r in rows.items()}
 
 
