@@ -30,8 +30,11 @@ run: $(STAMP)
 # PYTEST_ARGS selects other markers, e.g. make test PYTEST_ARGS='-m "not slow"' (what .ci/run does:
 # every non-slow test in one session, so the tiny workflow run is shared by the end-to-end, fault,
 # browser and cluster tests).
+# TEST_WORKERS pytest-xdist processes (one per core here): most tests are single-threaded graph compiles, so two
+# workers halve the wall time; the tests that read the tiny workflow run stay on one worker (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	pytest $(PYTEST_ARGS)
+	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	pytest -m slow

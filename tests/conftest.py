@@ -4,6 +4,7 @@ exercise validation and arithmetic; they never enter data/."""
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def pytest_configure(config):
     scratch and later runs in the same session (e.g. the `--cores 1` rerun) reuse that cache: their
     tables are compared byte for byte, which is the cold-vs-warm check. Subprocesses inherit the flags.
     """
+    _skip_slurm_config_probe()
     if os.environ.get("MGBONE_KEEP_COMPILE_CACHE"):  # opt-out for quick local iteration
         return
     compiledir = tempfile.mkdtemp(prefix="mgbone-cold-compiledir-")
@@ -37,6 +39,36 @@ def pytest_configure(config):
     os.environ["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={compiledir}"])
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(compiledir, "numba")
     config.cold_compiledir = compiledir
+
+
+# The workflow tests run Snakemake dozens of times. Once the `cluster` extra is installed, every Snakemake start
+# imports the SLURM executor plugin, which runs `scontrol show config` to read MinJobAge; with SLURM installed but
+# its controller down (the state tests/cluster/slurm.sh leaves) that call waits about 9 s for the controller. The
+# local runs never use SLURM, so the test session answers that one query at once ("no controller") through a shim
+# first on PATH; every other scontrol call, and this one while the test cluster is up (test_cluster.py sets
+# SLURM_UP_ENV), goes to the real scontrol.
+SLURM_UP_ENV = "MGBONE_TEST_SLURM_UP"
+
+
+def _skip_slurm_config_probe() -> None:
+    real = shutil.which("scontrol")
+    if real is None or "mgbone-scontrol-shim-" in real:  # (an xdist worker inherits the controller's shim)
+        return
+    shim_dir = Path(tempfile.mkdtemp(prefix="mgbone-scontrol-shim-"))
+    shim = shim_dir / "scontrol"
+    shim.write_text("#!/bin/sh\n"
+                    f'if [ "$1 $2" = "show config" ] && [ -z "${{{SLURM_UP_ENV}:-}}" ]; then exit 1; fi\n'
+                    f'exec "{real}" "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    os.environ["PATH"] = f"{shim_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`, what `make test` uses), every test that reads the tiny workflow run
+    goes to one worker, so the run is made once (a session fixture lives per worker); the rest share the cores."""
+    for item in items:
+        if "finished_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_workflow_run"))
 
 
 def sha256(path: Path) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SLURM_UP_ENV
 from tests.e2e import SNAKEMAKE, TINY, copy_project
 
 pytestmark = pytest.mark.cluster
@@ -37,7 +37,9 @@ def slurm_cluster():
     if up.returncode == CANNOT:
         pytest.skip(up.stderr.strip() or up.stdout.strip())
     assert up.returncode == 0, f"tests/cluster/slurm.sh up failed:\n{up.stdout}\n{up.stderr}"
+    os.environ[SLURM_UP_ENV] = "1"  # the plugin's MinJobAge query goes to the real scontrol (tests/conftest.py)
     yield
+    os.environ.pop(SLURM_UP_ENV, None)
     if not was_up:
         subprocess.run([SLURM_SH, "down"], capture_output=True, timeout=120)
 
