@@ -63,6 +63,7 @@ def _skip_slurm_config_probe() -> None:
     os.environ["PATH"] = f"{shim_dir}{os.pathsep}{os.environ['PATH']}"
 
 
+@pytest.hookimpl(tryfirst=True)  # marks added before xdist's own hook turns group marks into node ids
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`--dist loadgroup`, what `make test` uses), every test that reads the tiny workflow run
     goes to one worker, so the run is made once (a session fixture lives per worker); the rest share the cores."""
