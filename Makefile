@@ -27,11 +27,10 @@ run: $(STAMP)
 	mgbone run --cores $(CORES)
 	@echo "report: $(abspath results/report.html)"
 
-# PYTEST_ARGS selects other markers, e.g. make test PYTEST_ARGS='-m "not slow"' (what .ci/run does:
-# every non-slow test in one session, so the tiny workflow run is shared by the end-to-end, fault,
-# browser and cluster tests).
-# TEST_WORKERS pytest-xdist processes (one per core here): most tests are single-threaded graph compiles, so two
-# workers halve the wall time; the tests that read the tiny workflow run stay on one worker (tests/conftest.py).
+# PYTEST_ARGS selects other markers, e.g. make test PYTEST_ARGS='-m "not slow"' (what .ci/run does: every
+# non-slow test in one session). TEST_WORKERS pytest-xdist processes, one per core here: most tests are
+# single-threaded graph compiles; the tests that read the tiny workflow run (end-to-end, fault, browser,
+# cluster) are grouped on one worker, which makes that run once (tests/conftest.py).
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

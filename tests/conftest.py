@@ -4,7 +4,6 @@ exercise validation and arithmetic; they never enter data/."""
 import hashlib
 import os
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 
@@ -48,18 +47,19 @@ def pytest_configure(config):
 # first on PATH; every other scontrol call, and this one while the test cluster is up (test_cluster.py sets
 # SLURM_UP_ENV), goes to the real scontrol.
 SLURM_UP_ENV = "MGBONE_TEST_SLURM_UP"
+SHIM_PREFIX = "mgbone-scontrol-shim-"
 
 
 def _skip_slurm_config_probe() -> None:
     real = shutil.which("scontrol")
-    if real is None or "mgbone-scontrol-shim-" in real:  # (an xdist worker inherits the controller's shim)
+    if real is None or SHIM_PREFIX in real:  # (an xdist worker inherits the controller's shim)
         return
-    shim_dir = Path(tempfile.mkdtemp(prefix="mgbone-scontrol-shim-"))
+    shim_dir = Path(tempfile.mkdtemp(prefix=SHIM_PREFIX))
     shim = shim_dir / "scontrol"
     shim.write_text("#!/bin/sh\n"
                     f'if [ "$1 $2" = "show config" ] && [ -z "${{{SLURM_UP_ENV}:-}}" ]; then exit 1; fi\n'
                     f'exec "{real}" "$@"\n')
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    shim.chmod(0o755)
     os.environ["PATH"] = f"{shim_dir}{os.pathsep}{os.environ['PATH']}"
 
 
