@@ -67,7 +67,7 @@ def test_fit_killed_mid_sampling_reruns_to_identical_results(finished_run, tmp_p
 
 def test_run_killed_whole_is_resumed_and_a_second_run_is_refused(finished_run, tmp_path):
     project = copy_project(tmp_path / "killed-run")
-    command = [*MGBONE_RUN, "--cores", "1", *TINY, SUMMARY, "results/tiny_rat/summary/parameters.csv"]
+    command = [*MGBONE_RUN, "--cores", "1", *TINY, SUMMARY]
     first = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)
     locks = project / ".snakemake/locks"

@@ -8,7 +8,7 @@ import pytest
 
 from mgbone.inference.holdout import ALL_HELD_OUT
 from tests.conftest import ROOT
-from tests.e2e import HOSTILE, SNAKEMAKE, TABLES, TINY, copy_project, run  # noqa: F401  (re-exported)
+from tests.e2e import HOSTILE, SNAKEMAKE, THREADED_TABLES, TINY, copy_project, run  # noqa: F401  (re-exported)
 
 
 def test_parameter_summary_is_complete_and_finite(finished_run):
@@ -144,8 +144,8 @@ def test_same_numbers_with_one_core(finished_run, tmp_path):
     if not os.environ.get("MGBONE_KEEP_COMPILE_CACHE"):
         assert "mgbone-cold-compiledir-" in os.environ.get("PYTENSOR_FLAGS", "")
     other = copy_project(tmp_path / "one-core")
-    run(other, "--cores", "1", *TINY)
-    for table in TABLES:
+    run(other, "--cores", "1", *TINY, *(f"results/{table}" for table in THREADED_TABLES))
+    for table in THREADED_TABLES:
         a = (finished_run / "results" / table).read_bytes()
         b = (other / "results" / table).read_bytes()
         if a != b:
