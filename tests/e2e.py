@@ -9,8 +9,8 @@ from tests.conftest import ROOT
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY = ["--configfile", ".test/config.yaml", "--replace-workflow-config"]
-# What a thread count could change: the two multi-threaded jobs (the fit and the leave-one-study-out refits, 4
-# threads each) of one analysis and every table computed from their draws. The SBC batches run one thread under any
+# What a thread count could change: the two multi-threaded rules (fit, loso_batch) of one analysis and every
+# table computed from their draws. The SBC batches run one thread under any
 # --cores and call the same sampler as the fit, so re-running the rest of the tiny workflow would test nothing more.
 THREADED_TABLES = ["tiny/summary/parameters.csv", "tiny/summary/derived.csv", "tiny/summary/probabilities.csv",
                    "tiny/predict/bone_loss_bands.csv", "tiny/predict/coverage.csv", "tiny/diagnostics/parameters.csv",

@@ -8,7 +8,7 @@ import pytest
 
 from mgbone.inference.holdout import ALL_HELD_OUT
 from tests.conftest import ROOT
-from tests.e2e import HOSTILE, SNAKEMAKE, THREADED_TABLES, TINY, copy_project, run  # noqa: F401  (re-exported)
+from tests.e2e import HOSTILE, THREADED_TABLES, TINY, copy_project, run
 
 
 def test_parameter_summary_is_complete_and_finite(finished_run):
